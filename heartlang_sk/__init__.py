@@ -1,3 +1,14 @@
-"""heartlang-sk: scikit-learn-style estimators for HeartLang, the self-supervised ECG language model."""
+"""heartlang-sk: scikit-learn-style estimators for HeartLang, the self-supervised ECG language model.
+
+HeartLang reads heartbeats as words and a record's rhythm as a sentence. The toolkit's stages:
+
+- :class:`QRSTokenizer` -- 12-lead signals at any sampling rate -> :class:`ECGSentences`.
+"""
+
+from ._qrs import detect_qrs, detect_qrs_batch
+from .sentences import ECGSentences
+from .tokenizer import QRSTokenizer
 
 __version__ = "0.1.0.dev0"
+
+__all__ = ["ECGSentences", "QRSTokenizer", "detect_qrs", "detect_qrs_batch", "__version__"]

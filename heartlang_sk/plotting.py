@@ -1,0 +1,129 @@
+"""Pictures users would otherwise draw by hand (matplotlib, imported only when a plot is asked for)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_tokenization", "plot_sentence"]
+
+LEAD_NAMES = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError("plotting needs matplotlib: pip install 'heartlang-sk[plot]'") from error
+    return plt
+
+
+def _lead_name(index, n_leads):
+    return LEAD_NAMES[index] if n_leads == len(LEAD_NAMES) else f"lead {index + 1}"
+
+
+def plot_tokenization(sentences, record=0, leads=(0, 1, 6), path=None):
+    """Draw one record with its detected QRS complexes and the beats cut from it.
+
+    Parameters
+    ----------
+    sentences : ECGSentences
+        Output of :class:`~heartlang_sk.QRSTokenizer`.
+    record : int, default=0
+        Which record to draw.
+    leads : sequence of int, default=(0, 1, 6)
+        Lead indices (0-based) to draw, one panel each (I, II and V1 by default).
+    path : str or path-like, optional
+        Save the figure there as PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from heartlang_sk import QRSTokenizer
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> from heartlang_sk.plotting import plot_tokenization
+    >>> X, y = make_ecg(1, random_state=0)
+    >>> fig = plot_tokenization(QRSTokenizer(sampling_rate=100).fit_transform(X))
+    >>> len(fig.axes)
+    3
+    """
+    plt = _pyplot()
+    one = sentences[record]
+    signals = one.signals[0]
+    n_leads, n_samples = signals.shape
+    rate = one.sampling_rate
+    seconds = np.arange(n_samples) / rate
+    leads = [lead for lead in leads if lead < n_leads] or [0]
+    fig, axes = plt.subplots(len(leads), 1, figsize=(11, 1.9 * len(leads) + 0.6), sharex=True,
+                             squeeze=False)
+    for ax, lead in zip(axes[:, 0], leads):
+        ax.plot(seconds, signals[lead], color="black", lw=0.8)
+        mine = one.leads[0] == lead + 1
+        for k, (start, stop, peak) in enumerate(zip(one.starts[0][mine], one.stops[0][mine],
+                                                    one.r_peaks[0][mine])):
+            ax.axvspan(start / rate, stop / rate, color=("tab:blue", "tab:orange")[k % 2], alpha=0.12,
+                       lw=0)
+            ax.axvline(peak / rate, color="tab:red", lw=0.7, alpha=0.8)
+        ax.set_ylabel(_lead_name(lead, n_leads))
+    axes[0, 0].set_title(f"record {record}: {int(one.n_beats[0])} beats detected, "
+                         f"{int(one.n_tokens[0])} tokens, {int(one.n_dropped[0])} dropped "
+                         f"(red: R peaks; shading: cut beats)", fontsize=10)
+    axes[-1, 0].set_xlabel("time (s)")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
+
+
+def plot_sentence(sentences, record=0, path=None):
+    """Draw one ECG sentence as the model sees it: tokens in order, lead and second of each.
+
+    Parameters
+    ----------
+    sentences : ECGSentences
+    record : int, default=0
+    path : str or path-like, optional
+        Save the figure there as PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from heartlang_sk import QRSTokenizer
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> from heartlang_sk.plotting import plot_sentence
+    >>> X, y = make_ecg(1, random_state=0)
+    >>> fig = plot_sentence(QRSTokenizer(sampling_rate=100).fit_transform(X))
+    >>> len(fig.axes)
+    2
+    """
+    plt = _pyplot()
+    one = sentences[record]
+    tokens, leads, times = one.tokens[0], one.leads[0], one.times[0]
+    n_real = int(one.n_tokens[0])
+    shown = max(n_real, 1)
+    fig, (ax_tokens, ax_index) = plt.subplots(2, 1, figsize=(11, 4.5), sharex=True,
+                                              gridspec_kw={"height_ratios": [3, 1]})
+    limit = np.abs(tokens[:shown]).max() or 1.0
+    ax_tokens.imshow(tokens[:shown].T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                     interpolation="nearest", extent=(-0.5, shown - 0.5, tokens.shape[1] - 0.5, -0.5))
+    ax_tokens.axhline(tokens.shape[1] // 2, color="black", lw=0.5, ls=":")
+    ax_tokens.set_ylabel("sample in token\n(R peak dotted)")
+    ax_tokens.set_title(f"sentence {record}: {n_real} real tokens of {tokens.shape[0]} "
+                        f"(the rest is padding)", fontsize=10)
+    positions = np.arange(shown)
+    ax_index.step(positions, leads[:shown], where="mid", label="lead")
+    ax_index.step(positions, times[:shown], where="mid", label="second")
+    ax_index.set_xlabel("token position")
+    ax_index.legend(loc="upper left", fontsize=8, ncol=2)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig

@@ -1,0 +1,311 @@
+"""QRSTokenizer: 12-lead ECG at any sampling rate -> HeartLang's ECG sentences."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from fractions import Fraction
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from scipy import signal as sps
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._qrs import detect_qrs_batch
+from ._segmentation import TRUNCATION_MODES, beat_bounds, sentence_layout
+from .sentences import ECGSentences
+
+__all__ = ["QRSTokenizer"]
+
+PROCESSING_RATE = 100.0
+NORMALIZATIONS = (None, "zscore")
+
+
+class QRSTokenizer(TransformerMixin, BaseEstimator):
+    """Cut 12-lead ECG into ECG sentences at detected QRS complexes (HeartLang's QRS-Tokenizer).
+
+    Signals are resampled to 100 Hz, R peaks are detected on one lead, and the same R peaks cut
+    every lead: a beat spans from the midpoint with the previous R peak to the midpoint with the
+    next, placed in a window of ``t`` samples with its R peak at index ``t // 2`` and zero padding.
+    The sentence is the beats of lead 1, then lead 2, ..., padded or truncated to ``l`` tokens.
+    Each token carries its lead number (1-12) and the second its R peak falls in (1-10 for a 10-s
+    record); both are 0 for padding.
+
+    The tokenizer learns nothing; ``fit`` records the number of leads so ``transform`` can check it.
+
+    Parameters
+    ----------
+    sampling_rate : float
+        Sampling rate of the input in Hz. Required: a wrong rate silently yields wrong beats, so
+        there is no default.
+    l : int, default=256
+        Maximum sentence length (tokens).
+    t : int, default=96
+        Samples per token at 100 Hz (0.96 s); the R peak sits at index ``t // 2``.
+    detection_lead : int, default=0
+        Lead on which QRS complexes are detected (0 = lead I in the standard order).
+    detection_fallback : bool, default=True
+        If no beat is found on ``detection_lead`` (a flat or disconnected lead), try the other
+        leads in order and use the first that yields beats. The lead used for every record is in
+        ``ECGSentences.detection_leads``; fallbacks are counted in a warning.
+    truncation : {"balanced", "official"}, default="balanced"
+        What to drop when a record has more than ``l`` beat tokens (above ~126 bpm for 12 leads
+        and ``l = 256``). ``"balanced"`` keeps every lead with its first ``l // n_leads`` beats;
+        ``"official"`` keeps the first ``l`` tokens as the official HeartLang code does, losing
+        the last leads. Dropped tokens are counted in ``ECGSentences.n_dropped`` either way.
+    bandpass : tuple of (float or None, float or None) or None, default=None
+        Zero-phase Butterworth filter applied to every lead at 100 Hz before cutting, as
+        ``(low_hz, high_hz)``; ``(0.5, None)`` is a high-pass that removes baseline wander. Off by
+        default, as in HeartLang: filter once when the data needs it (raw PTB-XL has baseline
+        wander; ``ptbxl-2k`` is already band-passed 0.5-40 Hz). QRS detection filters its own
+        copy and does not depend on this.
+    filter_order : int, default=2
+        Butterworth order per band edge (applied forward and backward, so the effective order is
+        doubled).
+    normalize : {None, "zscore"}, default=None
+        Per-record, per-lead scaling after filtering. ``"zscore"`` subtracts each lead's mean and
+        divides by its standard deviation (flat leads are left at zero).
+    n_jobs : int, default=None
+        Records are processed in chunks of ``chunk_size``, in parallel threads over ``n_jobs``
+        (joblib; ``None`` means 1 unless in a ``joblib.parallel_config`` context).
+    chunk_size : int, default=1024
+        Records per chunk.
+    verbose : bool, default=False
+        Show a progress bar over chunks.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of leads seen in ``fit``.
+
+    See Also
+    --------
+    heartlang_sk.detect_qrs : the R-peak detector used here.
+    heartlang_sk.ECGSentences : the output container.
+
+    Notes
+    -----
+    A 2-D input ``(n_records, n_samples)`` is read as single-lead records. Records with no detected
+    beat (flat or beat-less) give all-padding sentences and are reported in a warning and in
+    ``ECGSentences.n_beats``.
+
+    Examples
+    --------
+    >>> from heartlang_sk import QRSTokenizer
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> X, y = make_ecg(3, sampling_rate=500, random_state=0)
+    >>> X.shape
+    (3, 12, 5000)
+    >>> S = QRSTokenizer(sampling_rate=500).fit_transform(X)
+    >>> S.shape
+    (3, 256, 96)
+    >>> sorted(set(S.leads[0][S.leads[0] > 0]))[:3]
+    [1, 2, 3]
+    """
+
+    def __init__(self, sampling_rate=None, *, l=256, t=96, detection_lead=0,
+                 detection_fallback=True, truncation="balanced", bandpass=None, filter_order=2,
+                 normalize=None, n_jobs=None, chunk_size=1024, verbose=False):
+        self.sampling_rate = sampling_rate
+        self.l = l
+        self.t = t
+        self.detection_lead = detection_lead
+        self.detection_fallback = detection_fallback
+        self.truncation = truncation
+        self.bandpass = bandpass
+        self.filter_order = filter_order
+        self.normalize = normalize
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    # -- validation ------------------------------------------------------------------------------
+    def _check_params(self):
+        rate = self.sampling_rate
+        if rate is None:
+            raise ValueError("sampling_rate is unknown: pass QRSTokenizer(sampling_rate=<Hz>)")
+        if (not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not np.isfinite(rate)
+                or rate <= 0):
+            raise ValueError(f"sampling_rate must be a positive number of Hz, got {rate!r}")
+        for name in ("l", "t", "chunk_size", "filter_order"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.truncation not in TRUNCATION_MODES:
+            raise ValueError(f"truncation must be one of {TRUNCATION_MODES}, got {self.truncation!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}")
+        if self.bandpass is not None:
+            low, high = self.bandpass
+            nyquist = PROCESSING_RATE / 2
+            if (low is not None and not 0 < low < nyquist) or (
+                    high is not None and not 0 < high < nyquist) or (
+                    low is not None and high is not None and low >= high):
+                raise ValueError(f"bandpass must be (low, high) Hz with 0 < low < high < "
+                                 f"{nyquist:g} (either may be None), got {self.bandpass!r}")
+
+    def _validate(self, X, reset):
+        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float32, np.float64],
+                          ensure_min_features=1)
+        if X.ndim == 2:
+            X = X[:, None, :]
+        elif X.ndim != 3:
+            raise ValueError(f"X must have shape (n_records, n_leads, n_samples) or "
+                             f"(n_records, n_samples); got {X.ndim} dimensions {X.shape}")
+        if not 0 <= self.detection_lead < X.shape[1] and not -X.shape[1] <= self.detection_lead < 0:
+            raise ValueError(f"detection_lead={self.detection_lead} but X has {X.shape[1]} leads")
+        seconds_needed = self.t / PROCESSING_RATE
+        if X.shape[2] / self.sampling_rate < seconds_needed:
+            raise ValueError(
+                f"records too short for one beat: {X.shape[2]} samples at {self.sampling_rate:g} Hz "
+                f"= {X.shape[2] / self.sampling_rate:.3g} s; need at least {seconds_needed:.3g} s "
+                f"(t={self.t} samples at {PROCESSING_RATE:g} Hz)")
+        return X
+
+    # -- estimator API ---------------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Check parameters and record the number of leads.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        self._validate(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """Tokenize records into ECG sentences.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+            Signals at ``sampling_rate``; lead count must match ``fit``.
+
+        Returns
+        -------
+        ECGSentences
+            ``shape == (n_records, l, t)``.
+        """
+        check_is_fitted(self)
+        self._check_params()
+        X = self._validate(X, reset=False)
+        n_records = len(X)
+        starts = range(0, n_records, self.chunk_size)
+        chunks = (X[i:i + self.chunk_size] for i in starts)
+        if self.verbose:
+            from tqdm.auto import tqdm
+            chunks = tqdm(chunks, total=len(starts), desc="tokenize", unit="chunk")
+        if n_records > self.chunk_size and effective_n_jobs(self.n_jobs) > 1:
+            parts = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(self._tokenize_chunk)(chunk) for chunk in chunks)
+        else:
+            parts = [self._tokenize_chunk(chunk) for chunk in chunks]
+        sentences = ECGSentences.concatenate([p[0] for p in parts])
+        self._report(sentences, np.concatenate([p[1] for p in parts]))
+        return sentences
+
+    # -- the work --------------------------------------------------------------------------------
+    def _tokenize_chunk(self, X):
+        signals = self._resample(X)
+        detection_signals = signals
+        signals = self._preprocess(signals)
+        n_records, n_leads, n_samples = signals.shape
+        lead = self.detection_lead % n_leads
+        peaks, indptr = detect_qrs_batch(detection_signals[:, lead], PROCESSING_RATE)
+        detection_leads = np.full(n_records, lead, dtype=np.int16)
+        if self.detection_fallback and n_leads > 1:
+            peaks, indptr = self._fallback(detection_signals, peaks, indptr, detection_leads)
+        n_beats = np.diff(indptr)
+        beat_starts, beat_stops = beat_bounds(peaks, indptr, n_samples, self.t)
+        beat, leads, n_dropped = sentence_layout(n_beats, n_leads, self.l, self.truncation)
+        index = indptr[:-1, None] + beat
+        real = leads > 0
+        if peaks.size == 0:
+            index = np.zeros_like(index)
+            peaks = beat_starts = beat_stops = np.zeros(1, dtype=np.int64)
+        pick = (lambda values: np.where(real, values[index], 0).astype(np.int32))
+        flat = np.ptp(signals, axis=2) == 0
+        sentences = ECGSentences(signals, pick(peaks), pick(beat_starts), pick(beat_stops), leads,
+                                 n_beats, n_dropped, detection_leads, self.t, PROCESSING_RATE)
+        return sentences, flat
+
+    def _resample(self, X):
+        ratio = Fraction(PROCESSING_RATE / self.sampling_rate).limit_denominator(1000)
+        if ratio == 1:
+            return np.array(X, dtype=np.float32)  # a copy: sentences never alias the caller's array
+        resampled = sps.resample_poly(X, ratio.numerator, ratio.denominator, axis=-1)
+        return resampled.astype(np.float32, copy=False)
+
+    def _preprocess(self, signals):
+        if self.bandpass is not None:
+            low, high = self.bandpass
+            if low is not None and high is not None:
+                sos = sps.butter(self.filter_order, [low, high], "bandpass", fs=PROCESSING_RATE,
+                                 output="sos")
+            elif low is not None:
+                sos = sps.butter(self.filter_order, low, "highpass", fs=PROCESSING_RATE, output="sos")
+            elif high is not None:
+                sos = sps.butter(self.filter_order, high, "lowpass", fs=PROCESSING_RATE, output="sos")
+            else:
+                sos = None
+            if sos is not None:
+                signals = sps.sosfiltfilt(sos, signals, axis=-1).astype(np.float32)
+        if self.normalize == "zscore":
+            signals = signals - signals.mean(axis=-1, keepdims=True)
+            scale = signals.std(axis=-1, keepdims=True)
+            signals = np.divide(signals, scale, out=np.zeros_like(signals), where=scale > 0)
+        return signals
+
+    def _fallback(self, signals, peaks, indptr, detection_leads):
+        """Re-detect records with no beat on the detection lead on the other leads, in order."""
+        counts = np.diff(indptr)
+        missing = np.flatnonzero(counts == 0)
+        if missing.size == 0:
+            return peaks, indptr
+        found = {}
+        for lead in range(signals.shape[1]):
+            if lead == detection_leads[0] or missing.size == 0:
+                continue
+            lead_peaks, lead_indptr = detect_qrs_batch(signals[missing, lead], PROCESSING_RATE)
+            hit = np.diff(lead_indptr) > 0
+            for record, lo, hi in zip(missing[hit], lead_indptr[:-1][hit], lead_indptr[1:][hit]):
+                found[record] = lead_peaks[lo:hi]
+                detection_leads[record] = lead
+            missing = missing[~hit]
+        if not found:
+            return peaks, indptr
+        per_record = [found.get(i, peaks[indptr[i]:indptr[i + 1]]) for i in range(len(counts))]
+        new_counts = np.array([len(p) for p in per_record], dtype=np.int64)
+        return np.concatenate(per_record).astype(np.int64), np.concatenate([[0], np.cumsum(new_counts)])
+
+    def _report(self, sentences, flat_leads):
+        n = len(sentences)
+        empty = int(np.count_nonzero(sentences.n_beats == 0))
+        if empty:
+            warnings.warn(f"{empty} of {n} records have no detected beat (flat or beat-less); their "
+                          f"sentences are all padding (see ECGSentences.n_beats)", UserWarning,
+                          stacklevel=3)
+        default_lead = self.detection_lead % flat_leads.shape[1]
+        fallbacks = int(np.count_nonzero(sentences.detection_leads != default_lead))
+        if fallbacks:
+            warnings.warn(f"{fallbacks} of {n} records had no beat on detection lead "
+                          f"{self.detection_lead}; detected on another lead instead (see "
+                          f"ECGSentences.detection_leads)", UserWarning, stacklevel=3)
+        n_flat = int(flat_leads.sum())
+        if n_flat and flat_leads.shape[1] > 1:
+            records = int(flat_leads.any(axis=1).sum())
+            warnings.warn(f"{n_flat} flat (constant) leads in {records} of {n} records; their beat "
+                          f"tokens are all zero", UserWarning, stacklevel=3)
