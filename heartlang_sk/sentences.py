@@ -190,8 +190,11 @@ class ECGSentences:
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
-    def concatenate(cls, parts):
-        """Join sentence batches (same ``l``, ``t``, leads and sampling rate) record-wise."""
+    def concatenate(cls, parts, signals=None):
+        """Join sentence batches (same ``l``, ``t``, leads and sampling rate) record-wise.
+
+        ``signals``, if given, is the already joined signal array (spares a copy).
+        """
         parts = list(parts)
         if not parts:
             raise ValueError("nothing to concatenate")
@@ -200,13 +203,12 @@ class ECGSentences:
             if (part.shape[1:], part.sampling_rate, part.signals.shape[1]) != (
                     first.shape[1:], first.sampling_rate, first.signals.shape[1]):
                 raise ValueError("cannot concatenate sentences of different l, t, leads or rate")
-        if len(parts) == 1:
-            return first
-        n_samples = max(p.signals.shape[2] for p in parts)
-        signals = [p.signals if p.signals.shape[2] == n_samples else np.pad(
-            p.signals, ((0, 0), (0, 0), (0, n_samples - p.signals.shape[2]))) for p in parts]
         join = np.concatenate
-        return cls(join(signals), join([p.r_peaks for p in parts]),
+        if signals is None:
+            n_samples = max(p.signals.shape[2] for p in parts)
+            signals = join([p.signals if p.signals.shape[2] == n_samples else np.pad(
+                p.signals, ((0, 0), (0, 0), (0, n_samples - p.signals.shape[2]))) for p in parts])
+        return cls(signals, join([p.r_peaks for p in parts]),
                    join([p.starts for p in parts]), join([p.stops for p in parts]),
                    join([p.leads for p in parts]), join([p.n_beats for p in parts]),
                    join([p.n_dropped for p in parts]), join([p.detection_leads for p in parts]),

@@ -152,8 +152,9 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
                                  f"{nyquist:g} (either may be None), got {self.bandpass!r}")
 
     def _validate(self, X, reset):
-        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float32, np.float64],
-                          ensure_min_features=1)
+        # float16 (a compact storage format for ECG) is kept as is and widened chunk by chunk.
+        X = validate_data(self, X, reset=reset, allow_nd=True,
+                          dtype=[np.float32, np.float64, np.float16], ensure_min_features=1)
         if X.ndim == 2:
             X = X[:, None, :]
         elif X.ndim != 3:
@@ -203,25 +204,29 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
         self._check_params()
         X = self._validate(X, reset=False)
         n_records = len(X)
-        starts = range(0, n_records, self.chunk_size)
-        chunks = (X[i:i + self.chunk_size] for i in starts)
+        ratio = self._resampling_ratio()
+        n_samples = -(-X.shape[2] * ratio.numerator // ratio.denominator)
+        # Chunks write their processed signals straight into the store: no second full copy.
+        signals = np.empty((n_records, X.shape[1], n_samples), dtype=np.float32)
+        bounds = [(i, min(i + self.chunk_size, n_records)) for i in range(0, n_records, self.chunk_size)]
+        jobs = (delayed(self._tokenize_chunk)(X[lo:hi], signals[lo:hi]) for lo, hi in bounds)
         if self.verbose:
             from tqdm.auto import tqdm
-            chunks = tqdm(chunks, total=len(starts), desc="tokenize", unit="chunk")
-        if n_records > self.chunk_size and effective_n_jobs(self.n_jobs) > 1:
-            parts = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(self._tokenize_chunk)(chunk) for chunk in chunks)
+            jobs = tqdm(jobs, total=len(bounds), desc="tokenize", unit="chunk")
+        if len(bounds) > 1 and effective_n_jobs(self.n_jobs) > 1:
+            parts = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
         else:
-            parts = [self._tokenize_chunk(chunk) for chunk in chunks]
-        sentences = ECGSentences.concatenate([p[0] for p in parts])
+            parts = [function(*arguments) for function, arguments, _ in jobs]
+        sentences = ECGSentences.concatenate([p[0] for p in parts], signals=signals)
         self._report(sentences, np.concatenate([p[1] for p in parts]))
         return sentences
 
     # -- the work --------------------------------------------------------------------------------
-    def _tokenize_chunk(self, X):
-        signals = self._resample(X)
-        detection_signals = signals
-        signals = self._preprocess(signals)
+    def _tokenize_chunk(self, X, out):
+        """Tokenize one chunk of records; its processed signals are written into ``out``."""
+        detection_signals = self._resample(X)
+        out[...] = self._preprocess(detection_signals)
+        signals = out
         n_records, n_leads, n_samples = signals.shape
         lead = self.detection_lead % n_leads
         peaks, indptr = detect_qrs_batch(detection_signals[:, lead], PROCESSING_RATE)
@@ -242,10 +247,13 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
                                  n_beats, n_dropped, detection_leads, self.t, PROCESSING_RATE)
         return sentences, flat
 
+    def _resampling_ratio(self):
+        return Fraction(PROCESSING_RATE / self.sampling_rate).limit_denominator(1000)
+
     def _resample(self, X):
-        ratio = Fraction(PROCESSING_RATE / self.sampling_rate).limit_denominator(1000)
+        ratio = self._resampling_ratio()
         if ratio == 1:
-            return np.array(X, dtype=np.float32)  # a copy: sentences never alias the caller's array
+            return np.asarray(X, dtype=np.float32)
         resampled = sps.resample_poly(X, ratio.numerator, ratio.denominator, axis=-1)
         return resampled.astype(np.float32, copy=False)
 
