@@ -3,12 +3,14 @@
 HeartLang reads heartbeats as words and a record's rhythm as a sentence. The toolkit's stages:
 
 - :class:`QRSTokenizer` -- 12-lead signals at any sampling rate -> :class:`ECGSentences`.
+- :class:`ECGVocabulary` -- vector-quantized heartbeat reconstruction: a codebook of ECG words.
 """
 
 from ._qrs import detect_qrs, detect_qrs_batch
 from .sentences import ECGSentences
 from .tokenizer import QRSTokenizer
+from .vocabulary import ECGVocabulary
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ECGSentences", "QRSTokenizer", "detect_qrs", "detect_qrs_batch", "__version__"]
+__all__ = ["ECGSentences", "ECGVocabulary", "QRSTokenizer", "detect_qrs", "detect_qrs_batch", "__version__"]

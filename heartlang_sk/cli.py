@@ -20,7 +20,7 @@ def _demo(args):
     out.mkdir(parents=True, exist_ok=True)
     X, y = make_ecg(args.n_records, sampling_rate=args.sampling_rate, random_state=args.seed)
     print(f"built-in synthetic ECG: {X.shape[0]} records x {X.shape[1]} leads x {X.shape[2]} samples "
-          f"at {args.sampling_rate:g} Hz, classes {sorted(set(y))}")
+          f"at {args.sampling_rate:g} Hz, classes {sorted(map(str, set(y)))}")
     tokenizer = QRSTokenizer(sampling_rate=args.sampling_rate, verbose=True)
     sentences = tokenizer.fit_transform(X)
     print(sentences)

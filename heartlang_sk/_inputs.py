@@ -1,0 +1,41 @@
+"""Input checking shared by the estimators that read ECG sentences."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from .sentences import ECGSentences
+
+
+def beats_as_sentences(beats):
+    """One-token sentences from a 2-D array whose rows are beats (lead 1, second 1)."""
+    n, t = beats.shape
+    ones = np.ones((n, 1), dtype=np.int32)
+    return ECGSentences(
+        signals=np.ascontiguousarray(beats, dtype=np.float32)[:, None, :],
+        r_peaks=ones * (t // 2), starts=ones * 0, stops=ones * t,
+        leads=np.ones((n, 1), dtype=np.int16), n_beats=np.ones(n, dtype=np.int64),
+        n_dropped=np.zeros(n, dtype=np.int64), t=t, sampling_rate=1.0)
+
+
+def check_sentences(estimator, X, reset):
+    """Return ``X`` as :class:`ECGSentences`, recording or checking the beat length ``t``.
+
+    ``X`` is the output of a tokenizer, or a 2-D array of beats (each row one beat: a one-token
+    sentence), which is what scikit-learn's common checks pass.
+    """
+    if isinstance(X, ECGSentences):
+        if len(X) == 0:
+            raise ValueError("no ECG sentences: got 0 records")
+        if reset:
+            estimator.n_features_in_ = X.t
+        elif X.t != estimator.n_features_in_:
+            raise ValueError(f"sentences have t={X.t} samples per token, but {type(estimator).__name__}"
+                             f" was fitted with t={estimator.n_features_in_}")
+        return X
+    if isinstance(X, np.ndarray) and X.ndim == 3:
+        raise ValueError("got a 3-D array: tokenize signals first (QRSTokenizer) and pass the "
+                         "ECGSentences, or pass a 2-D array of beats (one beat per row)")
+    beats = validate_data(estimator, X, reset=reset, dtype=np.float32)
+    return beats_as_sentences(beats)

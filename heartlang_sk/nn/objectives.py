@@ -1,0 +1,68 @@
+"""Training objectives: modules that return every loss term and metric as a dict of scalars.
+
+The skorch net (``heartlang_sk.training.HeartLangNet``) back-propagates ``"loss"`` and records every
+other scalar in the history, so each term the paper names is visible per batch and per epoch.
+"""
+
+import torch
+from torch import nn
+
+from .vqhbr import VQHeartbeatReconstructor, vqhbr_loss
+
+__all__ = ["VocabularyObjective", "reconstruction_sums"]
+
+
+def reconstruction_sums(reconstruction, tokens, padding_mask):
+    """Sums over the samples of real tokens from which R² of a whole epoch is computed exactly.
+
+    Returns ``sse`` (squared error), ``sum_x``, ``sum_x2`` (target sum and sum of squares) and
+    ``n_values``, as float64 scalars.
+    """
+    real = (~padding_mask)[..., None].to(torch.float64)
+    target = tokens.to(torch.float64)
+    error = (reconstruction.to(torch.float64) - target) * real
+    n_values = real.sum() * tokens.shape[-1]
+    return {
+        "sse": error.pow(2).sum(),
+        "sum_x": (target * real).sum(),
+        "sum_x2": (target.pow(2) * real).sum(),
+        "n_values": n_values,
+    }
+
+
+class VocabularyObjective(nn.Module):
+    """VQ heartbeat reconstruction as a training objective (paper §2.3, loss L_V).
+
+    ``forward`` returns ``loss`` (reconstruction MSE over real tokens + commitment), each term,
+    the batch's word perplexity and active words, and the sums for an exact epoch R².
+
+    Parameters
+    ----------
+    **kwargs
+        Passed to :class:`~heartlang_sk.nn.VQHeartbeatReconstructor` (the model is ``.model``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> objective = VocabularyObjective(n_words=16, word_dim=8)
+    >>> tokens = torch.randn(2, 8, 96)
+    >>> leads = torch.tensor([[1, 1, 2, 2, 0, 0, 0, 0]] * 2); times = (leads > 0).long()
+    >>> out = objective(tokens, leads, times)
+    >>> sorted(out)[:4]
+    ['active_words', 'commit_loss', 'loss', 'n_values']
+    >>> out["loss"].backward()
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.model = VQHeartbeatReconstructor(**kwargs)
+
+    def forward(self, tokens, leads, times):
+        output = self.model(tokens, leads, times)
+        terms = vqhbr_loss(output, tokens)
+        with torch.no_grad():
+            terms.update(reconstruction_sums(output.reconstruction, tokens, output.padding_mask))
+            terms["perplexity"] = output.perplexity.detach().float()
+            terms["active_words"] = output.n_active.detach().float()
+        return terms

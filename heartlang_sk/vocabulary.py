@@ -1,0 +1,345 @@
+"""ECGVocabulary: the codebook of ECG words, learned by vector-quantized heartbeat reconstruction."""
+
+from __future__ import annotations
+
+import numbers
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScoring, ProgressBar
+from skorch.dataset import ValidSplit
+from skorch.helper import predefined_split
+
+from ._inputs import check_sentences
+from .callbacks import CodebookMonitor, EpochR2
+from .nn import ECGFORMER_SIZES
+from .nn.objectives import VocabularyObjective
+from .nn.quantizer import perplexity as usage_perplexity
+from .training import HeartLangNet, SentenceDataset, WarmupCosine, resolve_device, torch_seed
+
+__all__ = ["ECGVocabulary"]
+
+PADDING_WORD = -1
+"""Word index :meth:`ECGVocabulary.transform` gives padding tokens."""
+
+_LOGGED_TERMS = ("reconstruction_loss", "commit_loss")
+
+
+def _quantizer_of(net):
+    return net.module_.model.quantizer
+
+
+class ECGVocabulary(TransformerMixin, BaseEstimator):
+    """The ECG vocabulary: each heartbeat becomes one of ``n_words`` ECG words (HeartLang's VQ-HBR).
+
+    An ST-ECGFormer encoder turns each beat of a sentence into a vector, which is L2-normalised and
+    replaced by the nearest word (cosine similarity) of a codebook of ``n_words`` x ``word_dim``;
+    a transformer decoder reconstructs every 96-sample beat from its word. The loss is the
+    reconstruction MSE over real (non-padding) beats plus the commitment term; the codebook follows
+    the encoder by exponential moving average (``decay``) instead of a gradient codebook term, is
+    initialised by k-means on the first batch, and words left unused are re-seeded from recent
+    encoder outputs (``dead_word_restart``). Padding tokens never touch the loss or the codebook.
+
+    Training runs through skorch (``net_``); every loss term, the epoch R², and codebook use are in
+    :attr:`history_`.
+
+    Parameters
+    ----------
+    size : {"tiny", "small", "base", "large"}, default="tiny"
+        Width and heads of encoder and decoder (see :data:`heartlang_sk.nn.ECGFORMER_SIZES`).
+    encoder_depth, decoder_depth : int, default=4, 2
+        Transformer blocks in encoder and decoder (the official HeartLang code's values).
+    n_words : int, default=8192
+        Vocabulary size K.
+    word_dim : int, default=128
+        Dimension of a word vector.
+    decay : float, default=0.99
+        EMA decay of the codebook.
+    beta : float, default=1.0
+        Weight of the commitment loss.
+    kmeans_init : bool, default=True
+        Initialise the codebook by spherical k-means on the first training batch.
+    dead_word_restart : bool, default=True
+        Re-seed unused words from recent encoder outputs.
+    max_epochs : int, default=10
+    batch_size : int, default=64
+        Sentences per batch.
+    lr : float, default=1e-3
+        Peak learning rate of AdamW (betas 0.9, 0.99), reached after ``warmup_epochs`` and decayed
+        to ``min_lr`` by a cosine over the remaining epochs. The official code uses 5e-5 for 100
+        epochs on 800k records; a few epochs on thousands of records need a larger rate.
+    weight_decay : float, default=1e-4
+    warmup_epochs : float, default=1.0
+    min_lr : float, default=1e-5
+    gradient_clip : float or None, default=3.0
+    valid_fraction : float, default=0.0
+        Fraction of the sentences held out for validation (``valid_*`` history columns);
+        ``fit(..., validation_sentences=S_val)`` passes a fixed validation set instead.
+    checkpoint_dir : str or None, default=None
+        Save the best model there during training (skorch ``Checkpoint``).
+    device : str, default="auto"
+        ``"auto"`` trains on CUDA when available, else CPU.
+    precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
+        Mixed precision: bfloat16 autocast on CUDA for ``"auto"``, float32 on CPU.
+    random_state : int, RandomState or None, default=None
+        Seeds weights, batch order and k-means; with an int, CPU runs repeat exactly.
+    verbose : bool, default=False
+        Progress bar and per-epoch table.
+
+    Attributes
+    ----------
+    net_ : HeartLangNet
+        The fitted skorch net; ``net_.module_.model`` is the
+        :class:`~heartlang_sk.nn.VQHeartbeatReconstructor`.
+    codebook_ : ndarray of shape (n_words, word_dim)
+        Unit-norm word vectors.
+    word_counts_ : ndarray of shape (n_words,)
+        How often each word is used by the training sentences (final model).
+    n_active_words_ : int
+        Words used at least once by the training sentences.
+    perplexity_ : float
+        Perplexity of the word usage (``exp`` of its entropy): the effective vocabulary size.
+    history_ : pandas.DataFrame
+        Per epoch: every loss term, ``train_r2`` (and ``valid_*``), active words, utilisation,
+        perplexity, words restarted, learning rate, duration.
+    n_features_in_ : int
+        Samples per beat token (``t``).
+
+    Examples
+    --------
+    >>> from heartlang_sk import QRSTokenizer, ECGVocabulary
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> X, y = make_ecg(16, random_state=0)
+    >>> S = QRSTokenizer(sampling_rate=100).fit_transform(X)
+    >>> vocab = ECGVocabulary(n_words=32, word_dim=16, max_epochs=2, random_state=0).fit(S)
+    >>> words = vocab.transform(S)
+    >>> words.shape, int(words[0, -1])  # -1 marks padding
+    ((16, 256), -1)
+    >>> vocab.codebook_.shape
+    (32, 16)
+    >>> list(vocab.history_.columns[:3])
+    ['epoch', 'train_loss', 'train_reconstruction_loss']
+    """
+
+    def __init__(self, size="tiny", *, encoder_depth=4, decoder_depth=2, n_words=8192, word_dim=128,
+                 decay=0.99, beta=1.0, kmeans_init=True, dead_word_restart=True, max_epochs=10,
+                 batch_size=64, lr=1e-3, weight_decay=1e-4, warmup_epochs=1.0, min_lr=1e-5,
+                 gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None, device="auto",
+                 precision="auto", random_state=None, verbose=False):
+        self.size = size
+        self.encoder_depth = encoder_depth
+        self.decoder_depth = decoder_depth
+        self.n_words = n_words
+        self.word_dim = word_dim
+        self.decay = decay
+        self.beta = beta
+        self.kmeans_init = kmeans_init
+        self.dead_word_restart = dead_word_restart
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_epochs = warmup_epochs
+        self.min_lr = min_lr
+        self.gradient_clip = gradient_clip
+        self.valid_fraction = valid_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    # -- building ----------------------------------------------------------------------------------
+    def _check_params(self):
+        if self.size not in ECGFORMER_SIZES:
+            raise ValueError(f"size must be one of {sorted(ECGFORMER_SIZES)}, got {self.size!r}")
+        for name in ("encoder_depth", "decoder_depth", "n_words", "word_dim", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
+            raise ValueError(f"max_epochs must be a non-negative integer, got {self.max_epochs!r}")
+        if not 0.0 <= self.valid_fraction < 1.0:
+            raise ValueError(f"valid_fraction must be in [0, 1), got {self.valid_fraction!r}")
+
+    def _module_params(self, sentences):
+        return {
+            "encoder_config": {"size": self.size, "depth": self.encoder_depth},
+            "decoder_config": {"size": self.size, "depth": self.decoder_depth},
+            "n_words": self.n_words, "word_dim": self.word_dim, "t": sentences.t,
+            "n_leads": max(12, sentences.signals.shape[1]),
+            "max_time": max(64, int(sentences.times.max(initial=0))),
+            "decay": self.decay, "beta": self.beta, "kmeans_init": self.kmeans_init,
+            "dead_word_restart": self.dead_word_restart,
+        }
+
+    def _build_net(self, module_params, seed, validation):
+        callbacks = [
+            *(PassthroughScoring(f"train_{term}", on_train=True) for term in _LOGGED_TERMS),
+            EpochR2(), CodebookMonitor(_quantizer_of),
+            WarmupCosine(self.warmup_epochs, self.min_lr),
+        ]
+        if validation:
+            callbacks += [PassthroughScoring(f"valid_{term}") for term in _LOGGED_TERMS]
+        if self.gradient_clip:
+            callbacks.append(GradientNormClipping(self.gradient_clip))
+        if self.verbose:
+            callbacks.append(ProgressBar())
+        if self.checkpoint_dir is not None:
+            callbacks.append(Checkpoint(dirname=str(self.checkpoint_dir),
+                                        monitor="valid_loss_best" if validation else "train_loss_best"))
+        return HeartLangNet(
+            VocabularyObjective, **{f"module__{k}": v for k, v in module_params.items()},
+            optimizer=torch.optim.AdamW, optimizer__betas=(0.9, 0.99),
+            optimizer__weight_decay=self.weight_decay, lr=self.lr, max_epochs=self.max_epochs,
+            batch_size=self.batch_size, train_split=validation, callbacks=callbacks,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            device=resolve_device(self.device), precision=self.precision, verbose=int(self.verbose),
+        )
+
+    # -- estimator API -----------------------------------------------------------------------------
+    def fit(self, X, y=None, *, validation_sentences=None):
+        """Learn the vocabulary from ECG sentences.
+
+        Parameters
+        ----------
+        X : ECGSentences or array-like of shape (n_beats, t)
+            Output of :class:`~heartlang_sk.QRSTokenizer`; a 2-D array is read as one beat per row.
+        y : ignored
+        validation_sentences : ECGSentences, optional
+            A fixed validation set (history gets ``valid_*`` columns); overrides ``valid_fraction``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        sentences = check_sentences(self, X, reset=True)
+        seed = torch_seed(self.random_state)
+        torch.manual_seed(seed)
+        if validation_sentences is not None:
+            validation = predefined_split(SentenceDataset(check_sentences(self, validation_sentences,
+                                                                          reset=False)))
+        elif self.valid_fraction > 0:
+            validation = ValidSplit(self.valid_fraction, random_state=seed)
+        else:
+            validation = None
+        self.net_ = self._build_net(self._module_params(sentences), seed, validation)
+        self.net_.fit(SentenceDataset(sentences), y=None)
+        self._set_fitted_state(sentences)
+        return self
+
+    def _set_fitted_state(self, sentences):
+        quantizer = self.net_.module_.model.quantizer
+        self.codebook_ = quantizer.codebook.detach().cpu().numpy().copy()
+        words = self.transform(sentences)
+        self.word_counts_ = np.bincount(words[words >= 0], minlength=self.n_words)
+        self.n_active_words_ = int(np.count_nonzero(self.word_counts_))
+        self.perplexity_ = float(usage_perplexity(torch.from_numpy(self.word_counts_)))
+        skip = {"batches"}
+        self.history_ = pd.DataFrame([{k: v for k, v in row.items() if k not in skip and not k.endswith("_best")}
+                                      for row in self.net_.history])
+
+    def _batches(self, X, batch_size=None):
+        sentences = check_sentences(self, X, reset=False)
+        device = self.net_.device
+        for batch, _ in SentenceDataset(sentences).batches(batch_size or self.batch_size):
+            yield {key: value.to(device) for key, value in batch.items()}
+
+    @torch.inference_mode()
+    def transform(self, X):
+        """ECG word of every beat.
+
+        Parameters
+        ----------
+        X : ECGSentences or array-like of shape (n_beats, t)
+
+        Returns
+        -------
+        ndarray of shape (n_records, l), int64
+            Word index in ``[0, n_words)``; ``-1`` (:data:`PADDING_WORD`) at padding tokens.
+        """
+        check_is_fitted(self, "net_")
+        model = self.net_.module_.model
+        return np.concatenate([model.encode_indices(**batch).cpu().numpy()
+                               for batch in self._batches(X)])
+
+    @torch.inference_mode()
+    def reconstruct(self, X):
+        """Beats rebuilt from their ECG words, float32 of shape (n_records, l, t); padding is zero."""
+        check_is_fitted(self, "net_")
+        model = self.net_.module_.model
+        parts = []
+        for batch in self._batches(X):
+            words = model.encode_indices(**batch)
+            parts.append(model.decode_indices(words, batch["leads"], batch["times"]).float().cpu().numpy())
+        return np.concatenate(parts)
+
+    def reconstruction_errors(self, X):
+        """Mean squared error and R² of the reconstruction over the samples of real beats.
+
+        Returns
+        -------
+        dict
+            ``mse`` and ``r2`` (fraction of the variance of the real beat samples explained).
+        """
+        sentences = check_sentences(self, X, reset=False)
+        reconstruction = self.reconstruct(sentences)
+        real = ~sentences.padding_mask
+        target = sentences.tokens[real].astype(np.float64)
+        error = reconstruction[real] - target
+        mse = float(np.mean(error ** 2))
+        return {"mse": mse, "r2": 1.0 - mse / float(np.var(target))}
+
+    def score(self, X, y=None):
+        """Negative reconstruction MSE over real beats (higher is better; for model selection)."""
+        return -self.reconstruction_errors(X)["mse"]
+
+    # -- weights-only persistence ------------------------------------------------------------------
+    def save_weights(self, path):
+        """Save parameters and weights in a file that loads with ``torch.load(weights_only=True)``.
+
+        Unlike ``joblib.dump`` this stores no pickled code, for users who must not unpickle
+        untrusted files. Restore with :meth:`load_weights`.
+        """
+        check_is_fitted(self, "net_")
+        params = {k: v for k, v in self.get_params().items() if k not in ("checkpoint_dir",)}
+        payload = {
+            "format": "heartlang-sk/ECGVocabulary/1",
+            "params": params,
+            "module_params": {k: v for k, v in self.net_.get_params().items() if k.startswith("module__")},
+            "state_dict": {k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()},
+            "word_counts": torch.from_numpy(self.word_counts_),
+            "n_features_in": self.n_features_in_,
+        }
+        torch.save(payload, Path(path))
+
+    @classmethod
+    def load_weights(cls, path, device="auto"):
+        """Rebuild a fitted vocabulary from :meth:`save_weights` (``weights_only=True`` loading)."""
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if payload.get("format") != "heartlang-sk/ECGVocabulary/1":
+            raise ValueError(f"{path} is not an ECGVocabulary weights file")
+        params = dict(payload["params"], device=device)
+        vocab = cls(**params)
+        module_params = {k[len("module__"):]: v for k, v in payload["module_params"].items()}
+        vocab.net_ = vocab._build_net(module_params, seed=0, validation=None)
+        vocab.net_.initialize()
+        vocab.net_.module_.load_state_dict(payload["state_dict"])
+        vocab.n_features_in_ = payload["n_features_in"]
+        vocab.codebook_ = vocab.net_.module_.model.quantizer.codebook.detach().cpu().numpy().copy()
+        vocab.word_counts_ = payload["word_counts"].numpy()
+        vocab.n_active_words_ = int(np.count_nonzero(vocab.word_counts_))
+        vocab.perplexity_ = float(usage_perplexity(payload["word_counts"]))
+        vocab.history_ = pd.DataFrame()
+        return vocab
