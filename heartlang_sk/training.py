@@ -16,8 +16,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
-__all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "resolve_device", "torch_seed",
-           "amp_dtype"]
+__all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "amp_dtype", "fit_net",
+           "history_frame", "resolve_device", "torch_seed", "validation_split"]
 
 
 def resolve_device(device="auto"):
@@ -71,7 +71,7 @@ def amp_dtype(precision, device):
 
 
 class SentenceDataset(torch.utils.data.Dataset):
-    """ECG sentences as a torch dataset of ``({"tokens", "leads", "times"}, target)`` items.
+    """ECG sentences as a torch dataset of ``({"tokens", "leads", "times"[, "words"]}, target)`` items.
 
     Tokens are built batch by batch from the sentence store (``__getitems__``), so an epoch never
     holds more than one batch of tokens in memory.
@@ -80,25 +80,31 @@ class SentenceDataset(torch.utils.data.Dataset):
     ----------
     sentences : ECGSentences
     targets : array-like of shape (n_records, ...), optional
-        Per-record targets (e.g. multi-label outcomes); a dummy 0 when absent.
+        Per-record targets (e.g. multi-label outcomes), float32; a dummy 0 when absent.
+    words : array-like of shape (n_records, l), optional
+        Per-token targets (ECG word indices, -1 at padding), passed to the module as ``words``.
     """
 
-    def __init__(self, sentences, targets=None):
+    def __init__(self, sentences, targets=None, words=None):
         self.sentences = sentences
         self.targets = None if targets is None else np.asarray(targets, dtype=np.float32)
+        self.words = None if words is None else np.asarray(words, dtype=np.int64)
 
     def __len__(self):
         return len(self.sentences)
 
     def _batch(self, indices):
-        part = self.sentences[np.asarray(indices, dtype=np.intp)]
+        indices = np.asarray(indices, dtype=np.intp)
+        part = self.sentences[indices]
         X = {
             "tokens": torch.from_numpy(part.tokens),
             "leads": torch.from_numpy(part.leads.astype(np.int64)),
             "times": torch.from_numpy(part.times.astype(np.int64)),
         }
+        if self.words is not None:
+            X["words"] = torch.from_numpy(self.words[indices])
         y = (torch.zeros(len(indices)) if self.targets is None
-             else torch.from_numpy(self.targets[np.asarray(indices)]))
+             else torch.from_numpy(self.targets[indices]))
         return X, y
 
     def __getitems__(self, indices):
@@ -150,6 +156,8 @@ class WarmupCosine(Callback):
 
     def on_train_begin(self, net, **kwargs):
         self.max_epochs_ = net.max_epochs
+        # A resumed fit continues the schedule where the saved history stopped.
+        self.step_ = sum(row.get("train_batch_count", 0) for row in net.history)
 
     def on_batch_begin(self, net, training=False, **kwargs):
         if not training:
@@ -208,3 +216,48 @@ class HeartLangNet(NeuralNet):
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=False)
         return {"loss": loss, "y_pred": y_pred["loss"]}
+
+
+def validation_split(validation_dataset, valid_fraction, seed):
+    """skorch ``train_split``: a fixed validation dataset, a random fraction, or none."""
+    if validation_dataset is not None:
+        from skorch.helper import predefined_split
+
+        return predefined_split(validation_dataset)
+    if valid_fraction > 0:
+        from skorch.dataset import ValidSplit
+
+        return ValidSplit(valid_fraction, random_state=seed)
+    return None
+
+
+def history_frame(net):
+    """The per-epoch history of a skorch net as a DataFrame (no batches, no ``*_best`` flags)."""
+    import pandas as pd
+
+    return pd.DataFrame([{k: v for k, v in row.items() if k != "batches" and not k.endswith("_best")}
+                         for row in net.history])
+
+
+def fit_net(net, dataset, checkpoint_dir=None, resume=False, initial_state=None):
+    """Train ``net`` on ``dataset`` for ``net.max_epochs``, resuming from a checkpoint if asked.
+
+    With ``resume`` and a checkpoint from an earlier, interrupted fit in ``checkpoint_dir``
+    (parameters, optimizer and history saved after every epoch), training continues after the
+    last saved epoch instead of starting over. ``initial_state(module)`` is called on the freshly
+    initialised module before training (warm start from another model).
+    """
+    from pathlib import Path
+
+    from skorch.callbacks import Checkpoint
+
+    saved = checkpoint_dir is not None and (Path(checkpoint_dir) / "history.json").exists()
+    net.initialize()
+    if resume and saved:
+        net.load_params(checkpoint=Checkpoint(dirname=str(checkpoint_dir), f_criterion=None))
+    elif initial_state is not None:
+        initial_state(net.module_)
+    remaining = net.max_epochs - len(net.history)
+    if remaining > 0:
+        net.partial_fit(dataset, epochs=remaining)
+    return net

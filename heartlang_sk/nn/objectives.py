@@ -7,9 +7,11 @@ other scalar in the history, so each term the paper names is visible per batch a
 import torch
 from torch import nn
 
+from .heads import MaskedWordPredictor, masked_word_loss
+from .masking import random_token_mask
 from .vqhbr import VQHeartbeatReconstructor, vqhbr_loss
 
-__all__ = ["VocabularyObjective", "reconstruction_sums"]
+__all__ = ["PretrainingObjective", "VocabularyObjective", "reconstruction_sums"]
 
 
 def reconstruction_sums(reconstruction, tokens, padding_mask):
@@ -66,3 +68,45 @@ class VocabularyObjective(nn.Module):
             terms["perplexity"] = output.perplexity.detach().float()
             terms["active_words"] = output.n_active.detach().float()
         return terms
+
+
+class PretrainingObjective(nn.Module):
+    """Masked ECG-sentence pre-training as a training objective (paper §2.4).
+
+    ``mask_ratio`` of each sentence's real beats (never padding) are replaced by the learnable mask
+    token after the per-beat embedding; a linear head predicts each masked beat's ECG word;
+    cross-entropy over the masked beats. ``forward`` returns ``loss``, ``masked_accuracy`` and the
+    number of masked targets.
+
+    Parameters
+    ----------
+    encoder_config : str or dict
+        The :class:`~heartlang_sk.nn.ECGFormer` (see ``resolve_ecgformer_config``).
+    n_words : int
+        Vocabulary size.
+    mask_ratio : float, default=0.5
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> objective = PretrainingObjective({"size": "tiny", "depth": 1}, n_words=16)
+    >>> tokens = torch.randn(2, 8, 96)
+    >>> leads = torch.tensor([[1, 1, 2, 2, 3, 3, 0, 0]] * 2); times = (leads > 0).long()
+    >>> words = torch.randint(0, 16, (2, 8)).masked_fill(leads == 0, -1)
+    >>> out = objective(tokens, leads, times, words)
+    >>> int(out["n_masked"])  # half of the 6 real beats, in each of 2 sentences
+    6
+    """
+
+    def __init__(self, encoder_config, n_words, mask_ratio=0.5):
+        super().__init__()
+        self.model = MaskedWordPredictor(encoder_config, n_words)
+        self.mask_ratio = float(mask_ratio)
+
+    def forward(self, tokens, leads, times, words):
+        mask = random_token_mask(leads == 0, self.mask_ratio).to(tokens.device)
+        logits = self.model(tokens, leads, times, mask, only_masked=True)
+        terms = masked_word_loss(logits, words, mask)
+        return {"loss": terms["loss"], "masked_accuracy": terms["accuracy"].float(),
+                "n_masked": terms["n_targets"].float()}

@@ -1,0 +1,158 @@
+"""HeartLangEmbedder: the frozen pre-trained encoder -> one vector per record, for a linear probe."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from ._inputs import check_sentences
+from .nn import masked_mean
+from .pretrainer import HeartLangPretrainer, _is_fitted
+from .training import SentenceDataset, amp_dtype, resolve_device
+
+__all__ = ["HeartLangEmbedder"]
+
+POOLINGS = ("mean", "cls", "lead")
+
+
+class HeartLangEmbedder(TransformerMixin, BaseEstimator):
+    """Embed ECG sentences with the frozen encoder of a pre-trained HeartLang model.
+
+    Parameters
+    ----------
+    pretrainer : HeartLangPretrainer, default=None
+        A fitted pretrainer, used frozen: fitting the embedder never changes it, and cloning the
+        embedder (``clone``, ``GridSearchCV``, ``cross_val_score``) keeps the same fitted
+        pretrainer instead of an unfitted copy. An unfitted pretrainer is cloned and fitted on the
+        data in ``fit``; ``None`` means ``HeartLangPretrainer(max_epochs=0)``, a random-initialised
+        encoder (the no-pre-training baseline).
+    pooling : {"mean", "cls", "lead"}, default="mean"
+        ``"mean"`` over the sentence's real tokens; ``"cls"`` the CLS token state (needs a
+        pretrainer built with ``use_cls=True``); ``"lead"`` the mean over each lead's tokens,
+        concatenated over leads (``n_leads * D`` features).
+    batch_size : int, default=128
+    device : str, default="auto"
+        Inference device; ``"auto"`` uses CUDA when available.
+    precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
+
+    Attributes
+    ----------
+    pretrainer_ : HeartLangPretrainer
+        The fitted pretrainer in use.
+    n_features_in_ : int
+        Samples per beat token.
+    n_leads_ : int
+        Leads of the fitted sentences (``"lead"`` pooling makes one block per lead).
+    n_features_out_ : int
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from heartlang_sk import HeartLangEmbedder, QRSTokenizer
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> X, y = make_ecg(24, classes=["brady", "tachy"], random_state=0)
+    >>> probe = make_pipeline(QRSTokenizer(sampling_rate=100), HeartLangEmbedder(),
+    ...                       LogisticRegression(max_iter=1000)).fit(X, y)
+    >>> probe.predict_proba(X).shape
+    (24, 2)
+    >>> probe[:2].transform(X[:2]).shape  # tiny encoder: 64 features
+    (2, 64)
+    """
+
+    def __init__(self, pretrainer=None, pooling="mean", *, batch_size=128, device="auto",
+                 precision="auto"):
+        self.pretrainer = pretrainer
+        self.pooling = pooling
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+
+    def __sklearn_clone__(self):
+        # The pretrainer is frozen: a clone shares it (a fitted model), everything else is cloned.
+        params = self.get_params(deep=False)
+        return type(self)(**{name: value if name == "pretrainer" else clone(value, safe=False)
+                             for name, value in params.items()})
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def fit(self, X, y=None):
+        """Check the input and get the encoder ready (the pretrainer itself is not refitted).
+
+        Parameters
+        ----------
+        X : ECGSentences or array-like of shape (n_beats, t)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        pretrainer = self.pretrainer if self.pretrainer is not None else HeartLangPretrainer(
+            max_epochs=0, random_state=0)
+        sentences = check_sentences(self, X, reset=True)
+        if not _is_fitted(pretrainer):
+            pretrainer = clone(pretrainer).fit(sentences)
+        elif pretrainer.n_features_in_ != self.n_features_in_:
+            raise ValueError(f"sentences have t={self.n_features_in_} samples per token, the "
+                             f"pretrainer was trained with t={pretrainer.n_features_in_}")
+        if self.pooling == "cls" and not pretrainer.encoder_.use_cls:
+            raise ValueError("pooling='cls' needs a pretrainer with use_cls=True")
+        self.pretrainer_ = pretrainer
+        self.n_leads_ = int(sentences.signals.shape[1])
+        dim = pretrainer.embed_dim_
+        self.n_features_out_ = dim * self.n_leads_ if self.pooling == "lead" else dim
+        return self
+
+    @torch.inference_mode()
+    def transform(self, X):
+        """One vector per record.
+
+        Parameters
+        ----------
+        X : ECGSentences or array-like of shape (n_beats, t)
+
+        Returns
+        -------
+        ndarray of shape (n_records, n_features_out_), float32
+            All-padding sentences (no detected beat) embed to zeros.
+        """
+        check_is_fitted(self, "pretrainer_")
+        sentences = check_sentences(self, X, reset=False)
+        encoder = self.pretrainer_.encoder_
+        device = resolve_device(self.device)
+        encoder.to(device).eval()
+        dtype = amp_dtype(self.precision, device)
+        parts = []
+        for batch, _ in SentenceDataset(sentences).batches(self.batch_size):
+            batch = {key: value.to(device) for key, value in batch.items()}
+            with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
+                                enabled=dtype is not None):
+                output = encoder(batch["tokens"], batch["leads"], batch["times"])
+            parts.append(self._pool(output, batch["leads"]).float().cpu().numpy())
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def _pool(self, output, leads):
+        hidden = output.hidden.float()
+        if self.pooling == "cls":
+            return output.cls
+        if self.pooling == "mean":
+            return masked_mean(hidden, output.padding_mask)
+        per_lead = [masked_mean(hidden, leads != lead) for lead in range(1, self.n_leads_ + 1)]
+        return torch.cat(per_lead, dim=1)
+
+    def get_feature_names_out(self, input_features=None):
+        """``heartlang0``, ``heartlang1``, ... (``heartlang_<lead>_<i>`` for lead pooling)."""
+        check_is_fitted(self, "pretrainer_")
+        if self.pooling == "lead":
+            dim = self.pretrainer_.embed_dim_
+            return np.array([f"heartlang_lead{lead}_{i}" for lead in range(1, self.n_leads_ + 1)
+                             for i in range(dim)], dtype=object)
+        return np.array([f"heartlang{i}" for i in range(self.n_features_out_)], dtype=object)

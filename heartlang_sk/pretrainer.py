@@ -1,0 +1,233 @@
+"""HeartLangPretrainer: masked ECG-sentence pre-training of the ST-ECGFormer encoder."""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScoring, ProgressBar
+
+from ._inputs import check_sentences
+from .nn import ECGFORMER_SIZES
+from .nn.objectives import PretrainingObjective
+from .training import (HeartLangNet, SentenceDataset, WarmupCosine, fit_net, history_frame,
+                       resolve_device, torch_seed, validation_split)
+
+__all__ = ["HeartLangPretrainer"]
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except Exception:  # NotFittedError, or an estimator without fitted attributes yet
+        return False
+    return True
+
+
+class HeartLangPretrainer(BaseEstimator):
+    """Pre-train the ST-ECGFormer encoder by predicting masked ECG words (HeartLang, paper §2.4).
+
+    ``mask_ratio`` of every sentence's real beats (never padding) are replaced by a learnable mask
+    token after the per-beat embedding; the encoder and a linear head predict each masked beat's
+    ECG word, as assigned by ``vocabulary`` with the same lead and time indices it was trained with;
+    the loss is the cross-entropy over masked beats. Optimiser defaults follow the paper: AdamW
+    (betas 0.9, 0.98, weight decay 0.05), peak lr 5e-4 with warm-up and cosine decay to 1e-5,
+    gradient clipping at 3.0.
+
+    Parameters
+    ----------
+    vocabulary : ECGVocabulary or None, default=None
+        Gives the target words. A fitted vocabulary is used as is (wrap it in
+        ``sklearn.frozen.FrozenEstimator`` to keep it fitted through ``clone``); an unfitted one is
+        cloned and fitted on the same sentences first. ``None`` is allowed only with
+        ``max_epochs=0``.
+    size : {"tiny", "small", "base", "large"}, default="tiny"
+    depth : int or None, default=None
+        Transformer blocks; ``None`` takes the size's depth.
+    use_cls : bool, default=False
+        Add a CLS token (for ``HeartLangEmbedder(pooling="cls")``).
+    mask_ratio : float, default=0.5
+    max_epochs : int, default=10
+        ``0`` gives the random-initialised encoder (the no-pre-training baseline).
+    batch_size : int, default=64
+    lr, min_lr : float, default=5e-4, 1e-5
+    weight_decay : float, default=0.05
+    warmup_epochs : float, default=1.0
+    gradient_clip : float or None, default=3.0
+    valid_fraction : float, default=0.0
+    checkpoint_dir : str or None, default=None
+        Save parameters, optimizer and history after every epoch.
+    resume : bool, default=True
+        With ``checkpoint_dir``: a fit that finds an earlier, interrupted run's checkpoint there
+        continues after its last saved epoch instead of starting over.
+    init_from : HeartLangPretrainer or None, default=None
+        Start from this fitted pretrainer's weights (continued pre-training / warm start); the word
+        head is copied too when the vocabulary sizes match.
+    device : str, default="auto"
+    precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
+    random_state : int, RandomState or None, default=None
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    net_ : HeartLangNet
+    encoder_ : heartlang_sk.nn.ECGFormer
+        The pre-trained encoder (``net_.module_.model.encoder``).
+    vocabulary_ : ECGVocabulary or None
+        The vocabulary that gave the targets.
+    history_ : pandas.DataFrame
+        Per epoch: ``train_loss`` (masked cross-entropy), ``train_masked_accuracy``, validation
+        columns when validating, learning rate, duration.
+    embed_dim_ : int
+    n_features_in_ : int
+        Samples per beat token (``t``).
+
+    Examples
+    --------
+    >>> from heartlang_sk import QRSTokenizer, ECGVocabulary, HeartLangPretrainer
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> S = QRSTokenizer(sampling_rate=100).fit_transform(make_ecg(16, random_state=0)[0])
+    >>> vocab = ECGVocabulary(n_words=32, word_dim=16, max_epochs=1, random_state=0).fit(S)
+    >>> pre = HeartLangPretrainer(vocab, depth=2, max_epochs=2, random_state=0).fit(S)
+    >>> list(pre.history_.columns[:3])
+    ['epoch', 'train_loss', 'train_masked_accuracy']
+    >>> pre.embed_dim_
+    64
+    """
+
+    def __init__(self, vocabulary=None, size="tiny", *, depth=None, use_cls=False, mask_ratio=0.5,
+                 max_epochs=10, batch_size=64, lr=5e-4, min_lr=1e-5, weight_decay=0.05,
+                 warmup_epochs=1.0, gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None,
+                 resume=True, init_from=None, device="auto", precision="auto", random_state=None,
+                 verbose=False):
+        self.vocabulary = vocabulary
+        self.size = size
+        self.depth = depth
+        self.use_cls = use_cls
+        self.mask_ratio = mask_ratio
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.min_lr = min_lr
+        self.weight_decay = weight_decay
+        self.warmup_epochs = warmup_epochs
+        self.gradient_clip = gradient_clip
+        self.valid_fraction = valid_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
+        self.init_from = init_from
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self):
+        if self.size not in ECGFORMER_SIZES:
+            raise ValueError(f"size must be one of {sorted(ECGFORMER_SIZES)}, got {self.size!r}")
+        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
+            raise ValueError(f"max_epochs must be a non-negative integer, got {self.max_epochs!r}")
+        if not 0.0 < self.mask_ratio < 1.0:
+            raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio!r}")
+        if self.vocabulary is None and self.max_epochs > 0:
+            raise ValueError("pre-training needs a vocabulary (an ECGVocabulary) for its target words;"
+                             " vocabulary=None is only for max_epochs=0 (random-initialised encoder)")
+        if self.init_from is not None and not _is_fitted(self.init_from):
+            raise ValueError("init_from must be a fitted HeartLangPretrainer")
+
+    def _encoder_config(self, sentences):
+        config = {"size": self.size, "t": sentences.t, "use_cls": bool(self.use_cls),
+                  "n_leads": max(12, sentences.signals.shape[1]),
+                  "max_time": max(64, int(sentences.times.max(initial=0)))}
+        if self.depth is not None:
+            config["depth"] = int(self.depth)
+        return config
+
+    def _build_net(self, encoder_config, n_words, seed, validation):
+        callbacks = [WarmupCosine(self.warmup_epochs, self.min_lr),
+                     PassthroughScoring("train_masked_accuracy", lower_is_better=False, on_train=True)]
+        if validation is not None:
+            callbacks.append(PassthroughScoring("valid_masked_accuracy", lower_is_better=False))
+        if self.gradient_clip:
+            callbacks.append(GradientNormClipping(self.gradient_clip))
+        if self.verbose:
+            callbacks.append(ProgressBar())
+        if self.checkpoint_dir is not None:
+            callbacks.append(Checkpoint(dirname=str(self.checkpoint_dir), monitor=None,
+                                        f_criterion=None))
+        return HeartLangNet(
+            PretrainingObjective, module__encoder_config=encoder_config, module__n_words=n_words,
+            module__mask_ratio=self.mask_ratio, optimizer=torch.optim.AdamW,
+            optimizer__betas=(0.9, 0.98), optimizer__weight_decay=self.weight_decay, lr=self.lr,
+            max_epochs=self.max_epochs, batch_size=self.batch_size, train_split=validation,
+            callbacks=callbacks, iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            device=resolve_device(self.device), precision=self.precision, verbose=int(self.verbose))
+
+    def fit(self, X, y=None, *, validation_sentences=None):
+        """Pre-train on ECG sentences.
+
+        Parameters
+        ----------
+        X : ECGSentences or array-like of shape (n_beats, t)
+        y : ignored
+        validation_sentences : ECGSentences, optional
+            Fixed validation set (``valid_*`` history columns).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        sentences = check_sentences(self, X, reset=True)
+        seed = torch_seed(self.random_state)
+        torch.manual_seed(seed)
+        vocabulary = self.vocabulary
+        if vocabulary is not None and not _is_fitted(vocabulary):
+            vocabulary = clone(vocabulary).fit(sentences)
+        self.vocabulary_ = vocabulary
+        words = None if vocabulary is None else vocabulary.transform(sentences)
+        n_words = 1 if vocabulary is None else int(vocabulary.codebook_.shape[0])
+        validation = None
+        if validation_sentences is not None:
+            held_out = check_sentences(self, validation_sentences, reset=False)
+            validation = SentenceDataset(held_out, words=vocabulary.transform(held_out))
+        split = validation_split(validation, self.valid_fraction, seed)
+        self.net_ = self._build_net(self._encoder_config(sentences), n_words, seed, split)
+        fit_net(self.net_, SentenceDataset(sentences, words=words), self.checkpoint_dir, self.resume,
+                initial_state=None if self.init_from is None else self._copy_initial_weights)
+        self.encoder_ = self.net_.module_.model.encoder
+        self.embed_dim_ = int(self.encoder_.embed_dim)
+        self.history_ = history_frame(self.net_)
+        return self
+
+    def _copy_initial_weights(self, module):
+        source = self.init_from.net_.module_.model
+        module.model.encoder.load_state_dict(source.encoder.state_dict())
+        if source.head.weight.shape == module.model.head.weight.shape:
+            module.model.head.load_state_dict(source.head.state_dict())
+
+    @torch.inference_mode()
+    def score(self, X, y=None):
+        """Masked-word accuracy on ``X`` (fixed mask, seed 0): higher is better."""
+        check_is_fitted(self, "net_")
+        if self.vocabulary_ is None:
+            raise ValueError("score needs the vocabulary's target words; this pretrainer has none")
+        sentences = check_sentences(self, X, reset=False)
+        words = self.vocabulary_.transform(sentences)
+        model = self.net_.module_.model.eval()
+        device = self.net_.device
+        generator = torch.Generator().manual_seed(0)
+        hits = total = 0
+        from .nn import random_token_mask
+
+        for batch, _ in SentenceDataset(sentences, words=words).batches(self.batch_size):
+            batch = {key: value.to(device) for key, value in batch.items()}
+            mask = random_token_mask(batch["leads"] == 0, self.mask_ratio, generator).to(device)
+            logits = model(batch["tokens"], batch["leads"], batch["times"], mask, only_masked=True)
+            target = batch["words"][mask]
+            keep = target >= 0
+            hits += int((logits.argmax(-1)[keep] == target[keep]).sum())
+            total += int(keep.sum())
+        return hits / total if total else float("nan")
