@@ -81,14 +81,15 @@ class SentenceDataset(torch.utils.data.Dataset):
     sentences : ECGSentences
     targets : array-like of shape (n_records, ...), optional
         Per-record targets (e.g. multi-label outcomes), float32; a dummy 0 when absent.
-    words : array-like of shape (n_records, l), optional
-        Per-token targets (ECG word indices, -1 at padding), passed to the module as ``words``.
+    **arrays : array-like of shape (n_records, ...)
+        Further per-record inputs passed to the module under their names, e.g. ``words``
+        (per-token ECG word targets, -1 at padding) or ``labels``.
     """
 
-    def __init__(self, sentences, targets=None, words=None):
+    def __init__(self, sentences, targets=None, **arrays):
         self.sentences = sentences
         self.targets = None if targets is None else np.asarray(targets, dtype=np.float32)
-        self.words = None if words is None else np.asarray(words, dtype=np.int64)
+        self.arrays = {name: np.asarray(values) for name, values in arrays.items() if values is not None}
 
     def __len__(self):
         return len(self.sentences)
@@ -101,8 +102,8 @@ class SentenceDataset(torch.utils.data.Dataset):
             "leads": torch.from_numpy(part.leads.astype(np.int64)),
             "times": torch.from_numpy(part.times.astype(np.int64)),
         }
-        if self.words is not None:
-            X["words"] = torch.from_numpy(self.words[indices])
+        for name, values in self.arrays.items():
+            X[name] = torch.from_numpy(np.ascontiguousarray(values[indices]))
         y = (torch.zeros(len(indices)) if self.targets is None
              else torch.from_numpy(self.targets[indices]))
         return X, y

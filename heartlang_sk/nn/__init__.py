@@ -20,7 +20,7 @@ from .embedding import BeatConvStem, LeadTimeEmbedding, LinearStem
 from .heads import ClassificationHead, ECGFormerClassifier, MaskedWordPredictor, masked_word_loss
 from .kmeans import cosine_nearest, spherical_kmeans
 from .masking import random_token_mask
-from .objectives import PretrainingObjective, VocabularyObjective, reconstruction_sums
+from .objectives import ClassificationObjective, PretrainingObjective, VocabularyObjective, reconstruction_sums
 from .pooling import masked_mean
 from .quantizer import NormEMAQuantizer, QuantizerOutput, perplexity
 from .rope import RotaryEmbedding, apply_rotary
@@ -28,6 +28,7 @@ from .transformer import DropPath, FeedForward, TransformerBlock
 from .vqhbr import VQHBROutput, VQHeartbeatReconstructor, vqhbr_loss
 
 __all__ = [
+    "ClassificationObjective",
     "PretrainingObjective",
     "VocabularyObjective",
     "reconstruction_sums",

@@ -5,13 +5,14 @@ other scalar in the history, so each term the paper names is visible per batch a
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .heads import MaskedWordPredictor, masked_word_loss
+from .heads import ECGFormerClassifier, MaskedWordPredictor, masked_word_loss
 from .masking import random_token_mask
 from .vqhbr import VQHeartbeatReconstructor, vqhbr_loss
 
-__all__ = ["PretrainingObjective", "VocabularyObjective", "reconstruction_sums"]
+__all__ = ["ClassificationObjective", "PretrainingObjective", "VocabularyObjective", "reconstruction_sums"]
 
 
 def reconstruction_sums(reconstruction, tokens, padding_mask):
@@ -110,3 +111,43 @@ class PretrainingObjective(nn.Module):
         terms = masked_word_loss(logits, words, mask)
         return {"loss": terms["loss"], "masked_accuracy": terms["accuracy"].float(),
                 "n_masked": terms["n_targets"].float()}
+
+
+class ClassificationObjective(nn.Module):
+    """Fine-tuning objective: encoder + linear head, multi-label BCE or single-label cross-entropy.
+
+    ``forward`` returns ``loss`` and ``accuracy`` (exact-match for multi-label).
+
+    Parameters
+    ----------
+    encoder_config : str or dict
+    n_outputs : int
+    multilabel : bool, default=True
+    pooling : {"mean", "cls"}, default="mean"
+    dropout : float, default=0.0
+
+    Examples
+    --------
+    >>> import torch
+    >>> objective = ClassificationObjective({"size": "tiny", "depth": 1}, n_outputs=3)
+    >>> tokens = torch.randn(2, 4, 96); leads = torch.ones(2, 4, dtype=torch.long)
+    >>> out = objective(tokens, leads, leads, torch.tensor([[1., 0., 1.], [0., 1., 0.]]))
+    >>> sorted(out)
+    ['accuracy', 'loss']
+    """
+
+    def __init__(self, encoder_config, n_outputs, multilabel=True, pooling="mean", dropout=0.0):
+        super().__init__()
+        self.model = ECGFormerClassifier(encoder_config, n_outputs, pooling=pooling, dropout=dropout)
+        self.multilabel = bool(multilabel)
+
+    def forward(self, tokens, leads, times, labels):
+        logits = self.model(tokens, leads, times).float()
+        if self.multilabel:
+            loss = F.binary_cross_entropy_with_logits(logits, labels.float())
+            correct = ((logits > 0) == (labels > 0.5)).all(dim=1)
+        else:
+            target = labels.argmax(dim=1)
+            loss = F.cross_entropy(logits, target)
+            correct = logits.argmax(dim=1) == target
+        return {"loss": loss, "accuracy": correct.float().mean().detach()}

@@ -1,0 +1,216 @@
+"""HeartLangClassifier: full fine-tuning of the pre-trained encoder with a linear head."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from skorch.callbacks import GradientNormClipping, PassthroughScoring, ProgressBar
+
+from ._inputs import check_sentences
+from .nn import ECGFORMER_SIZES
+from .nn.objectives import ClassificationObjective
+from .pretrainer import _is_fitted
+from .training import (HeartLangNet, SentenceDataset, WarmupCosine, amp_dtype, fit_net, history_frame,
+                       resolve_device, torch_seed, validation_split)
+
+__all__ = ["HeartLangClassifier"]
+
+
+class HeartLangClassifier(ClassifierMixin, BaseEstimator):
+    """Fine-tune the whole ST-ECGFormer encoder and a linear head on labelled ECG sentences.
+
+    The paper's full fine-tuning (Table 2): the encoder starts from a fitted
+    :class:`~heartlang_sk.HeartLangPretrainer` (or at random without one), a linear head on the
+    mean-pooled (or CLS) token states predicts the labels, and every weight is trained. A 2-D
+    indicator ``y`` is multi-label (binary cross-entropy, one sigmoid per class, as for PTB-XL's
+    tasks); a 1-D ``y`` is single-label (softmax cross-entropy).
+
+    Parameters
+    ----------
+    pretrainer : HeartLangPretrainer or None, default=None
+        Fitted pretrainer whose encoder weights start the fine-tuning (never modified).
+    size : {"tiny", "small", "base", "large"}, default="tiny"
+        Encoder size when there is no pretrainer.
+    depth : int or None, default=None
+        Transformer blocks when there is no pretrainer (``None``: the size's depth).
+    pooling : {"mean", "cls"}, default="mean"
+    dropout : float, default=0.0
+    max_epochs : int, default=20
+    batch_size : int, default=64
+    lr, min_lr : float, default=1e-3, 1e-5
+    weight_decay : float, default=0.05
+    warmup_epochs : float, default=1.0
+    gradient_clip : float or None, default=3.0
+    valid_fraction : float, default=0.0
+    device : str, default="auto"
+    precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
+    random_state : int, RandomState or None, default=None
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (single-label) or column indices (multi-label).
+    net_ : HeartLangNet
+    history_ : pandas.DataFrame
+        Per epoch: ``train_loss``, ``train_accuracy`` (exact match for multi-label), ...
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from heartlang_sk import HeartLangClassifier, QRSTokenizer
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> X, y = make_ecg(24, classes=["brady", "tachy"], random_state=0)
+    >>> S = QRSTokenizer(sampling_rate=100).fit_transform(X)
+    >>> clf = HeartLangClassifier(max_epochs=2, random_state=0).fit(S, y)
+    >>> clf.predict_proba(S).shape, list(clf.classes_)
+    ((24, 2), ['brady', 'tachy'])
+    """
+
+    def __init__(self, pretrainer=None, size="tiny", *, depth=None, pooling="mean", dropout=0.0, max_epochs=20,
+                 batch_size=64, lr=1e-3, min_lr=1e-5, weight_decay=0.05, warmup_epochs=1.0,
+                 gradient_clip=3.0, valid_fraction=0.0, device="auto", precision="auto",
+                 random_state=None, verbose=False):
+        self.pretrainer = pretrainer
+        self.size = size
+        self.depth = depth
+        self.pooling = pooling
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.min_lr = min_lr
+        self.weight_decay = weight_decay
+        self.warmup_epochs = warmup_epochs
+        self.gradient_clip = gradient_clip
+        self.valid_fraction = valid_fraction
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _encoder_config(self, sentences):
+        if self.pretrainer is not None:
+            if not _is_fitted(self.pretrainer):
+                raise ValueError("pretrainer must be a fitted HeartLangPretrainer")
+            return dict(self.pretrainer.net_.get_params()["module__encoder_config"],
+                        use_cls=self.pooling == "cls")
+        if self.size not in ECGFORMER_SIZES:
+            raise ValueError(f"size must be one of {sorted(ECGFORMER_SIZES)}, got {self.size!r}")
+        config = {"size": self.size, "t": sentences.t, "n_leads": max(12, sentences.signals.shape[1]),
+                  "max_time": max(64, int(sentences.times.max(initial=0)))}
+        if self.depth is not None:
+            config["depth"] = int(self.depth)
+        return config
+
+    def _encode_targets(self, y):
+        if y.ndim == 2 and y.shape[1] > 1:
+            if type_of_target(y) != "multilabel-indicator":
+                raise ValueError("a 2-D y must be a binary indicator matrix (multi-label)")
+            self.multilabel_ = True
+            self.classes_ = np.arange(y.shape[1])
+            return y.astype(np.float32)
+        y = column_or_1d(y, warn=True)
+        self.multilabel_ = False
+        self.classes_ = unique_labels(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"HeartLangClassifier needs at least 2 classes; got 1 class")
+        return (y[:, None] == self.classes_[None, :]).astype(np.float32)
+
+    def fit(self, X, y):
+        """Fine-tune on labelled sentences.
+
+        Parameters
+        ----------
+        X : ECGSentences or array-like of shape (n_beats, t)
+        y : array-like of shape (n_records,) or (n_records, n_classes)
+
+        Returns
+        -------
+        self
+        """
+        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
+            raise ValueError(f"max_epochs must be a non-negative integer, got {self.max_epochs!r}")
+        if self.pooling not in ("mean", "cls"):
+            raise ValueError(f"pooling must be 'mean' or 'cls', got {self.pooling!r}")
+        sentences = check_sentences(self, X, reset=True)
+        if y is None:
+            raise ValueError("HeartLangClassifier requires y to be passed, but the target y is None")
+        y = np.asarray(y)
+        if len(y) != len(sentences):
+            raise ValueError(f"X has {len(sentences)} records but y has {len(y)}")
+        labels = self._encode_targets(y)
+        seed = torch_seed(self.random_state)
+        torch.manual_seed(seed)
+        callbacks = [WarmupCosine(self.warmup_epochs, self.min_lr),
+                     PassthroughScoring("train_accuracy", lower_is_better=False, on_train=True)]
+        if self.valid_fraction > 0:
+            callbacks.append(PassthroughScoring("valid_accuracy", lower_is_better=False))
+        if self.gradient_clip:
+            callbacks.append(GradientNormClipping(self.gradient_clip))
+        if self.verbose:
+            callbacks.append(ProgressBar())
+        self.net_ = HeartLangNet(
+            ClassificationObjective, module__encoder_config=self._encoder_config(sentences),
+            module__n_outputs=labels.shape[1], module__multilabel=self.multilabel_,
+            module__pooling=self.pooling, module__dropout=self.dropout, optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay, lr=self.lr, max_epochs=self.max_epochs,
+            batch_size=self.batch_size, train_split=validation_split(None, self.valid_fraction, seed),
+            callbacks=callbacks, iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            device=resolve_device(self.device), precision=self.precision, verbose=int(self.verbose))
+        initial = None if self.pretrainer is None else self._copy_pretrained_encoder
+        fit_net(self.net_, SentenceDataset(sentences, labels=labels), initial_state=initial)
+        self.history_ = history_frame(self.net_)
+        return self
+
+    def _copy_pretrained_encoder(self, module):
+        source = self.pretrainer.encoder_.state_dict()
+        # The pre-training mask token is not part of a classifier's encoder.
+        source = {k: v for k, v in source.items() if k in module.model.encoder.state_dict()}
+        module.model.encoder.load_state_dict(source, strict=False)
+
+    def decision_function(self, X):
+        """Logits: (n_records, n_classes), or (n_records,) for a single-label binary problem."""
+        logits = self._logits(X)
+        if not self.multilabel_ and logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    @torch.inference_mode()
+    def _logits(self, X):
+        check_is_fitted(self, "net_")
+        sentences = check_sentences(self, X, reset=False)
+        model = self.net_.module_.model.eval()
+        device = self.net_.device
+        dtype = amp_dtype(self.precision, device)
+        parts = []
+        for batch, _ in SentenceDataset(sentences).batches(self.batch_size):
+            batch = {key: value.to(device) for key, value in batch.items()}
+            with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
+                                enabled=dtype is not None):
+                parts.append(model(**batch).float().cpu().numpy())
+        return np.concatenate(parts)
+
+    def predict_proba(self, X):
+        """Class probabilities: one sigmoid per class (multi-label) or a softmax (single-label)."""
+        logits = torch.from_numpy(self._logits(X))
+        proba = torch.sigmoid(logits) if self.multilabel_ else torch.softmax(logits, dim=1)
+        return proba.numpy()
+
+    def predict(self, X):
+        """Labels: a 0/1 indicator matrix (multi-label) or class labels (single-label)."""
+        proba = self.predict_proba(X)
+        if self.multilabel_:
+            return (proba > 0.5).astype(int)
+        return self.classes_[proba.argmax(axis=1)]
