@@ -100,7 +100,7 @@ def main(argv=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         for n_jobs in (1, 2):
-            tokenizer = QRSTokenizer(sampling_rate=100, n_jobs=n_jobs, chunk_size=512).fit(X[:1])
+            tokenizer = QRSTokenizer(sampling_rate=100, n_jobs=n_jobs).fit(X[:1])
             rows[f"QRSTokenizer.transform, n_jobs={n_jobs}"] = best_rate(
                 lambda: tokenizer.transform(X), n)
         sentences = QRSTokenizer(sampling_rate=100).fit_transform(X)

@@ -54,7 +54,7 @@ def plot_tokenization(sentences, record=0, leads=(0, 1, 6), path=None):
     """
     plt = _pyplot()
     one = sentences[record]
-    signals = one.signals[0]
+    signals = one.signals[0].astype(np.float32)
     n_leads, n_samples = signals.shape
     rate = one.sampling_rate
     seconds = np.arange(n_samples) / rate

@@ -18,8 +18,8 @@ class ECGSentences:
 
     The container keeps the processed signals and this beat table, not the tokens: ``tokens`` is
     built on access, so selecting a batch (``S[i:j].tokens``) costs only that batch's memory. A
-    sentence store of the 21,837 PTB-XL records at 100 Hz holds about 1.1 GB of signals instead of
-    2.1 GB of float32 tokens.
+    sentence store of the 21,837 PTB-XL records at 100 Hz holds about 1 GB of float32 signals
+    (0.5 GB from float16 input) instead of 2.1 GB of float32 tokens.
 
     Indexing (an int, a slice, an integer array or a boolean mask) selects records and always
     returns an :class:`ECGSentences`, which is what scikit-learn's cross-validation and Pipelines
@@ -28,7 +28,8 @@ class ECGSentences:
     Parameters
     ----------
     signals : ndarray of shape (n_records, n_leads, n_samples)
-        Processed signals at ``sampling_rate``, float32.
+        Processed signals at ``sampling_rate``: float32, or float16 when the tokenizer was given
+        float16 records to cut as they are (tokens are float32 either way).
     r_peaks, starts, stops : ndarray of shape (n_records, l), int32
         Per token: R-peak sample, first sample and one-past-last sample of the beat.
     leads : ndarray of shape (n_records, l), int16

@@ -22,6 +22,23 @@ PROCESSING_RATE = 100.0
 NORMALIZATIONS = (None, "zscore")
 
 
+def _bits(signals):
+    """The array's bit patterns as unsigned integers (float16 has no fast vectorized loops)."""
+    return signals.view(np.dtype(f"u{signals.dtype.itemsize}"))
+
+
+def _check_finite(signals):
+    if signals.dtype == np.float16:
+        if (_bits(signals) & 0x7C00).max() != 0x7C00:  # exponent all ones: inf or NaN
+            return
+    elif np.isfinite(signals).all():
+        return
+    if np.isnan(signals).any():
+        raise ValueError("Input X contains NaN: clean or interpolate the signals first")
+    if not np.isfinite(signals).all():
+        raise ValueError("Input X contains infinity or a value too large for float32")
+
+
 class QRSTokenizer(TransformerMixin, BaseEstimator):
     """Cut 12-lead ECG into ECG sentences at detected QRS complexes (HeartLang's QRS-Tokenizer).
 
@@ -69,7 +86,7 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
     n_jobs : int, default=None
         Records are processed in chunks of ``chunk_size``, in parallel threads over ``n_jobs``
         (joblib; ``None`` means 1 unless in a ``joblib.parallel_config`` context).
-    chunk_size : int, default=1024
+    chunk_size : int, default=256
         Records per chunk.
     verbose : bool, default=False
         Show a progress bar over chunks.
@@ -106,7 +123,7 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
 
     def __init__(self, sampling_rate=None, *, l=256, t=96, detection_lead=0,
                  detection_fallback=True, truncation="balanced", bandpass=None, filter_order=2,
-                 normalize=None, n_jobs=None, chunk_size=1024, verbose=False):
+                 normalize=None, n_jobs=None, chunk_size=256, verbose=False):
         self.sampling_rate = sampling_rate
         self.l = l
         self.t = t
@@ -152,8 +169,9 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
                                  f"{nyquist:g} (either may be None), got {self.bandpass!r}")
 
     def _validate(self, X, reset):
-        # float16 (a compact storage format for ECG) is kept as is and widened chunk by chunk.
-        X = validate_data(self, X, reset=reset, allow_nd=True,
+        # float16 (a compact storage format for ECG) is kept as is and widened chunk by chunk;
+        # transform checks finiteness chunk by chunk too, after that one conversion pass.
+        X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite=reset,
                           dtype=[np.float32, np.float64, np.float16], ensure_min_features=1)
         if X.ndim == 2:
             X = X[:, None, :]
@@ -206,8 +224,13 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
         n_records = len(X)
         ratio = self._resampling_ratio()
         n_samples = -(-X.shape[2] * ratio.numerator // ratio.denominator)
-        # Chunks write their processed signals straight into the store: no second full copy.
-        signals = np.empty((n_records, X.shape[1], n_samples), dtype=np.float32)
+        # Chunks write their processed signals straight into the store: no second full copy. A
+        # float16 input (compact ECG storage) stays float16 there unless it is resampled or
+        # filtered; tokens are widened to float32 batch by batch when they are read.
+        keep_half = (X.dtype == np.float16 and ratio == 1 and self.bandpass is None
+                     and self.normalize is None)
+        signals = np.empty((n_records, X.shape[1], n_samples),
+                           dtype=np.float16 if keep_half else np.float32)
         bounds = [(i, min(i + self.chunk_size, n_records)) for i in range(0, n_records, self.chunk_size)]
         jobs = (delayed(self._tokenize_chunk)(X[lo:hi], signals[lo:hi]) for lo, hi in bounds)
         if self.verbose:
@@ -224,8 +247,20 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
     # -- the work --------------------------------------------------------------------------------
     def _tokenize_chunk(self, X, out):
         """Tokenize one chunk of records; its processed signals are written into ``out``."""
-        detection_signals = self._resample(X)
-        out[...] = self._preprocess(detection_signals)
+        if self._resampling_ratio() == 1:
+            with np.errstate(over="ignore", invalid="ignore"):
+                out[...] = X  # one pass: a float32 conversion, or a float16 copy
+            resampled = out
+        else:
+            resampled = self._resample(X)
+        _check_finite(resampled)
+        if self.bandpass is not None or self.normalize is not None:
+            out[...] = self._preprocess(resampled)
+            detection_signals = resampled if resampled is not out else out.copy()
+        else:
+            if resampled is not out:
+                out[...] = resampled
+            detection_signals = out
         signals = out
         n_records, n_leads, n_samples = signals.shape
         lead = self.detection_lead % n_leads
@@ -242,7 +277,7 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
             index = np.zeros_like(index)
             peaks = beat_starts = beat_stops = np.zeros(1, dtype=np.int64)
         pick = (lambda values: np.where(real, values[index], 0).astype(np.int32))
-        flat = np.ptp(signals, axis=2) == 0
+        flat = (_bits(signals) == _bits(signals[..., :1])).all(axis=2)
         sentences = ECGSentences(signals, pick(peaks), pick(beat_starts), pick(beat_stops), leads,
                                  n_beats, n_dropped, detection_leads, self.t, PROCESSING_RATE)
         return sentences, flat
