@@ -68,7 +68,7 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
     >>> X, y = make_ecg(24, classes=["brady", "tachy"], random_state=0)
     >>> S = QRSTokenizer(sampling_rate=100).fit_transform(X)
     >>> clf = HeartLangClassifier(max_epochs=2, random_state=0).fit(S, y)
-    >>> clf.predict_proba(S).shape, list(clf.classes_)
+    >>> clf.predict_proba(S).shape, clf.classes_.tolist()
     ((24, 2), ['brady', 'tachy'])
     """
 

@@ -10,21 +10,20 @@ evaluation protocol (:mod:`heartlang_sk.evaluation`) as a HeartLang embedding.
 from __future__ import annotations
 
 import numbers
-from fractions import Fraction
 
 import numpy as np
 from scipy import signal as sps
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._qrs import detect_qrs_batch
+from ._signals import PROCESSING_RATE, as_records, check_sampling_rate, resample
 from .datasets.ptbxl import LEAD_NAMES
 
 __all__ = ["ECGFeatures", "RawSignal"]
 
 #: Rate (Hz) every record is resampled to before its features are computed, so that each feature
 #: means the same thing for any input rate.
-PROCESSING_RATE = 100.0
 
 #: Default band edges (Hz) of the log power spectrum: 18 bands, finer where heart rate, P and T waves
 #: put their power, coarser where the QRS does.
@@ -45,26 +44,6 @@ _RHYTHM_FEATURES = (
 )
 
 
-def _check_rate(rate, name="sampling_rate"):
-    if rate is None:
-        raise ValueError(f"{name} is unknown: pass {name}=<Hz>")
-    if (not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not np.isfinite(rate)
-            or rate <= 0):
-        raise ValueError(f"{name} must be a positive number of Hz, got {rate!r}")
-
-
-def _as_records(estimator, X, reset):
-    """validate_data for 3-D records; a 2-D ``(n_records, n_samples)`` array is one-lead records."""
-    X = validate_data(estimator, X, reset=reset, allow_nd=True,
-                      dtype=[np.float32, np.float64, np.float16], ensure_min_features=1)
-    if X.ndim == 2:
-        X = X[:, None, :]
-    elif X.ndim != 3:
-        raise ValueError(f"X must have shape (n_records, n_leads, n_samples) or "
-                         f"(n_records, n_samples); got {X.ndim} dimensions {X.shape}")
-    return X
-
-
 def _lead_names(estimator, input_features):
     """Lead names for feature names: ``input_features`` (3-D input only), the standard 12, or lead1..."""
     input_features = _check_feature_names_in(estimator, input_features, generate_names=False)
@@ -73,13 +52,6 @@ def _lead_names(estimator, input_features):
     if estimator.n_leads_ == len(LEAD_NAMES):
         return list(LEAD_NAMES)
     return [f"lead{k + 1}" for k in range(estimator.n_leads_)]
-
-
-def _resample(X, sampling_rate, target=PROCESSING_RATE):
-    ratio = Fraction(target / sampling_rate).limit_denominator(1000)
-    if ratio == 1:
-        return np.asarray(X, dtype=np.float32)
-    return sps.resample_poly(X, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32)
 
 
 def _csr_stats(values, indptr):
@@ -351,7 +323,7 @@ class ECGFeatures(TransformerMixin, BaseEstimator):
         return SPECTRUM_EDGES if self.spectrum_edges is None else tuple(self.spectrum_edges)
 
     def _check_params(self, n_leads):
-        _check_rate(self.sampling_rate)
+        check_sampling_rate(self.sampling_rate)
         for name, low in (("detection_lead", 0), ("fallback_lead", 0), ("chunk_size", 1)):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
@@ -380,7 +352,7 @@ class ECGFeatures(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        X = _as_records(self, X, reset=True)
+        X = as_records(self, X, reset=True)
         self._check_params(X.shape[1])
         self.n_leads_ = X.shape[1]
         return self
@@ -398,13 +370,13 @@ class ECGFeatures(TransformerMixin, BaseEstimator):
         ndarray of shape (n_records, n_features_out), float32
         """
         check_is_fitted(self)
-        X = _as_records(self, X, reset=False)
+        X = as_records(self, X, reset=False)
         self._check_params(X.shape[1])
         return np.concatenate([self._transform_chunk(X[start:start + self.chunk_size])
                                for start in range(0, len(X), self.chunk_size)])
 
     def _transform_chunk(self, X):
-        signals = _resample(X, self.sampling_rate)
+        signals = resample(X, self.sampling_rate)
         n = len(signals)
         rhythm = rhythm_features(signals, PROCESSING_RATE, self.detection_lead, self.fallback_lead)
         amplitude = amplitude_features(signals, list(self.percentiles)).reshape(n, -1)
@@ -500,7 +472,7 @@ class RawSignal(TransformerMixin, BaseEstimator):
         self
         """
         self._check_params()
-        X = _as_records(self, X, reset=True)
+        X = as_records(self, X, reset=True)
         self.n_leads_, self.n_samples_in_ = X.shape[1:]
         return self
 
@@ -517,7 +489,7 @@ class RawSignal(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._check_params()
-        X = _as_records(self, X, reset=False)
+        X = as_records(self, X, reset=False)
         if X.shape[2] != self.n_samples_in_:
             raise ValueError(f"X has {X.shape[2]} samples per lead, but RawSignal was fitted on "
                              f"{self.n_samples_in_}")

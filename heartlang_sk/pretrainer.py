@@ -91,8 +91,8 @@ class HeartLangPretrainer(BaseEstimator):
     >>> S = QRSTokenizer(sampling_rate=100).fit_transform(make_ecg(16, random_state=0)[0])
     >>> vocab = ECGVocabulary(n_words=32, word_dim=16, max_epochs=1, random_state=0).fit(S)
     >>> pre = HeartLangPretrainer(vocab, depth=2, max_epochs=2, random_state=0).fit(S)
-    >>> list(pre.history_.columns[:3])
-    ['epoch', 'train_loss', 'train_masked_accuracy']
+    >>> {"train_loss", "train_masked_accuracy"} <= set(pre.history_)
+    True
     >>> pre.embed_dim_
     64
     """

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from fractions import Fraction
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import signal as sps
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._qrs import detect_qrs_batch
+from ._signals import PROCESSING_RATE, as_records, check_sampling_rate, resample, resampling_ratio
 from ._segmentation import TRUNCATION_MODES, beat_bounds, sentence_layout
 from .sentences import ECGSentences
 
 __all__ = ["QRSTokenizer"]
 
-PROCESSING_RATE = 100.0
 NORMALIZATIONS = (None, "zscore")
 
 
@@ -117,7 +116,7 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
     >>> S = QRSTokenizer(sampling_rate=500).fit_transform(X)
     >>> S.shape
     (3, 256, 96)
-    >>> sorted(set(S.leads[0][S.leads[0] > 0]))[:3]
+    >>> sorted(set(S.leads[0][S.leads[0] > 0].tolist()))[:3]
     [1, 2, 3]
     """
 
@@ -145,12 +144,7 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
 
     # -- validation ------------------------------------------------------------------------------
     def _check_params(self):
-        rate = self.sampling_rate
-        if rate is None:
-            raise ValueError("sampling_rate is unknown: pass QRSTokenizer(sampling_rate=<Hz>)")
-        if (not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not np.isfinite(rate)
-                or rate <= 0):
-            raise ValueError(f"sampling_rate must be a positive number of Hz, got {rate!r}")
+        check_sampling_rate(self.sampling_rate)
         for name in ("l", "t", "chunk_size", "filter_order"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
@@ -169,15 +163,8 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
                                  f"{nyquist:g} (either may be None), got {self.bandpass!r}")
 
     def _validate(self, X, reset):
-        # float16 (a compact storage format for ECG) is kept as is and widened chunk by chunk;
-        # transform checks finiteness chunk by chunk too, after that one conversion pass.
-        X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite=reset,
-                          dtype=[np.float32, np.float64, np.float16], ensure_min_features=1)
-        if X.ndim == 2:
-            X = X[:, None, :]
-        elif X.ndim != 3:
-            raise ValueError(f"X must have shape (n_records, n_leads, n_samples) or "
-                             f"(n_records, n_samples); got {X.ndim} dimensions {X.shape}")
+        # Transform checks finiteness chunk by chunk, after the one conversion pass.
+        X = as_records(self, X, reset=reset, ensure_all_finite=reset)
         if not 0 <= self.detection_lead < X.shape[1] and not -X.shape[1] <= self.detection_lead < 0:
             raise ValueError(f"detection_lead={self.detection_lead} but X has {X.shape[1]} leads")
         seconds_needed = self.t / PROCESSING_RATE
@@ -283,14 +270,10 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
         return sentences, flat
 
     def _resampling_ratio(self):
-        return Fraction(PROCESSING_RATE / self.sampling_rate).limit_denominator(1000)
+        return resampling_ratio(self.sampling_rate)
 
     def _resample(self, X):
-        ratio = self._resampling_ratio()
-        if ratio == 1:
-            return np.asarray(X, dtype=np.float32)
-        resampled = sps.resample_poly(X, ratio.numerator, ratio.denominator, axis=-1)
-        return resampled.astype(np.float32, copy=False)
+        return resample(X, self.sampling_rate)
 
     def _preprocess(self, signals):
         if self.bandpass is not None:

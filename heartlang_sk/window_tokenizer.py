@@ -6,11 +6,11 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.utils.validation import validate_data
 
 from ._segmentation import sentence_layout
 from .sentences import ECGSentences
-from .tokenizer import PROCESSING_RATE, QRSTokenizer
+from ._signals import PROCESSING_RATE, as_records
+from .tokenizer import QRSTokenizer
 
 __all__ = ["FixedWindowTokenizer"]
 
@@ -104,13 +104,7 @@ class FixedWindowTokenizer(QRSTokenizer):
             raise ValueError(f"stride must be a positive integer or None, got {stride!r}")
 
     def _validate(self, X, reset):
-        X = validate_data(self, X, reset=reset, allow_nd=True,
-                          dtype=[np.float32, np.float64, np.float16], ensure_min_features=1)
-        if X.ndim == 2:
-            X = X[:, None, :]
-        elif X.ndim != 3:
-            raise ValueError(f"X must have shape (n_records, n_leads, n_samples) or "
-                             f"(n_records, n_samples); got {X.ndim} dimensions {X.shape}")
+        X = as_records(self, X, reset=reset)
         seconds_needed = self.t / PROCESSING_RATE
         if X.shape[2] / self.sampling_rate < seconds_needed:
             raise ValueError(
