@@ -28,3 +28,12 @@ def ptbxl_path():
 @pytest.fixture(scope="session")
 def ptbxl2k_path():
     return _data_dir("ptbxl-2k")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    # The test models are tiny: one intra-op thread avoids OpenMP barrier waits, which on a busy
+    # machine cost a scheduler time slice (~10 ms) per operation.
+    import torch
+
+    torch.set_num_threads(1)
