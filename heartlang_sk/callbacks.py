@@ -28,7 +28,8 @@ class EpochR2(Callback):
 
 
 class CodebookMonitor(Callback):
-    """Codebook use over each training epoch: active words, utilisation, perplexity, restarts.
+    """Codebook use over each epoch's training batches: active words, utilisation, perplexity,
+    words restarted so far.
 
     Parameters
     ----------
@@ -41,9 +42,15 @@ class CodebookMonitor(Callback):
 
     def on_epoch_begin(self, net, **kwargs):
         self.quantizer(net).reset_usage()
+        self.training_stats_ = None
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        # The quantizer counts inference too: read its use before validation batches add to it.
+        if not training and self.training_stats_ is None:
+            self.training_stats_ = self.quantizer(net).usage_stats()
 
     def on_epoch_end(self, net, **kwargs):
-        stats = self.quantizer(net).usage_stats()
+        stats = self.training_stats_ or self.quantizer(net).usage_stats()
         net.history.record("active_words", stats["active_words"])
         net.history.record("utilization", stats["utilization"])
         net.history.record("perplexity", stats["perplexity"])

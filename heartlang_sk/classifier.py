@@ -204,7 +204,8 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities: one sigmoid per class (multi-label) or a softmax (single-label)."""
-        logits = torch.from_numpy(self._logits(X))
+        # float64: saturated float32 probabilities would tie where the logits still differ.
+        logits = torch.from_numpy(self._logits(X)).double()
         proba = torch.sigmoid(logits) if self.multilabel_ else torch.softmax(logits, dim=1)
         return proba.numpy()
 

@@ -360,8 +360,8 @@ class NormEMAQuantizer(nn.Module):
                 self._remember(zn.detach())
                 if self.dead_word_restart and self.restart_every > 0 and int(self.n_updates) % self.restart_every == 0:
                     self.restart_dead_words()
-                with torch.no_grad():  # usage counts what training saw, not inference
-                    self.usage += counts
+            with torch.no_grad():
+                self.usage += counts
 
         quantized = quantized.to(z.dtype)
         if valid is not None:
