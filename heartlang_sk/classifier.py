@@ -15,8 +15,8 @@ from ._inputs import check_sentences
 from .nn import ECGFORMER_SIZES
 from .nn.objectives import ClassificationObjective
 from .pretrainer import _is_fitted
-from .training import (HeartLangNet, SentenceDataset, WarmupCosine, amp_dtype, fit_net, history_frame,
-                       resolve_device, torch_seed, validation_split)
+from .training import (HeartLangNet, SentenceDataset, WarmupCosine, amp_dtype, device_batches, fit_net,
+                       history_frame, resolve_device, torch_seed, validation_split)
 
 __all__ = ["HeartLangClassifier"]
 
@@ -195,8 +195,7 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
         device = self.net_.device
         dtype = amp_dtype(self.precision, device)
         parts = []
-        for batch, _ in SentenceDataset(sentences).batches(self.batch_size):
-            batch = {key: value.to(device) for key, value in batch.items()}
+        for batch in device_batches(sentences, self.batch_size, device):
             with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
                                 enabled=dtype is not None):
                 parts.append(model(**batch).float().cpu().numpy())

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._inputs import check_sentences
 from .nn import masked_mean
 from .pretrainer import HeartLangPretrainer, _is_fitted
-from .training import SentenceDataset, amp_dtype, resolve_device
+from .training import amp_dtype, device_batches, resolve_device
 
 __all__ = ["HeartLangEmbedder"]
 
@@ -131,8 +131,7 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         encoder.to(device).eval()
         dtype = amp_dtype(self.precision, device)
         parts = []
-        for batch, _ in SentenceDataset(sentences).batches(self.batch_size):
-            batch = {key: value.to(device) for key, value in batch.items()}
+        for batch in device_batches(sentences, self.batch_size, device):
             with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
                                 enabled=dtype is not None):
                 output = encoder(batch["tokens"], batch["leads"], batch["times"])

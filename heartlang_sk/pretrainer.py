@@ -12,7 +12,7 @@ from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScorin
 from ._inputs import check_sentences
 from .nn import ECGFORMER_SIZES
 from .nn.objectives import PretrainingObjective
-from .training import (HeartLangNet, SentenceDataset, WarmupCosine, fit_net, history_frame,
+from .training import (HeartLangNet, SentenceDataset, WarmupCosine, device_batches, fit_net, history_frame,
                        resolve_device, torch_seed, validation_split)
 
 __all__ = ["HeartLangPretrainer"]
@@ -222,8 +222,7 @@ class HeartLangPretrainer(BaseEstimator):
         hits = total = 0
         from .nn import random_token_mask
 
-        for batch, _ in SentenceDataset(sentences, words=words).batches(self.batch_size):
-            batch = {key: value.to(device) for key, value in batch.items()}
+        for batch in device_batches(sentences, self.batch_size, device, words=words):
             mask = random_token_mask(batch["leads"] == 0, self.mask_ratio, generator).to(device)
             logits = model(batch["tokens"], batch["leads"], batch["times"], mask, only_masked=True)
             target = batch["words"][mask]

@@ -16,7 +16,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
-__all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "amp_dtype", "fit_net",
+__all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "amp_dtype", "device_batches", "fit_net",
            "history_frame", "resolve_device", "torch_seed", "validation_split"]
 
 
@@ -119,6 +119,12 @@ class SentenceDataset(torch.utils.data.Dataset):
         """Iterate over ``(X, y)`` batches in order (for inference)."""
         for start in range(0, len(self), batch_size):
             yield self._batch(np.arange(start, min(start + batch_size, len(self))))
+
+
+def device_batches(sentences, batch_size, device, **arrays):
+    """Inference batches of ``sentences`` (and per-record ``arrays``) as dicts of tensors on ``device``."""
+    for batch, _ in SentenceDataset(sentences, **arrays).batches(batch_size):
+        yield {key: value.to(device) for key, value in batch.items()}
 
 
 class WarmupCosine(Callback):

@@ -19,7 +19,8 @@ from .callbacks import CodebookMonitor, EpochR2
 from .nn import ECGFORMER_SIZES
 from .nn.objectives import VocabularyObjective
 from .nn.quantizer import perplexity as usage_perplexity
-from .training import HeartLangNet, SentenceDataset, WarmupCosine, resolve_device, torch_seed
+from .training import (HeartLangNet, SentenceDataset, WarmupCosine, device_batches, resolve_device,
+                       torch_seed)
 
 __all__ = ["ECGVocabulary"]
 
@@ -252,9 +253,7 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
 
     def _batches(self, X, batch_size=None):
         sentences = check_sentences(self, X, reset=False)
-        device = self.net_.device
-        for batch, _ in SentenceDataset(sentences).batches(batch_size or self.batch_size):
-            yield {key: value.to(device) for key, value in batch.items()}
+        return device_batches(sentences, batch_size or self.batch_size, self.net_.device)
 
     @torch.inference_mode()
     def transform(self, X):
