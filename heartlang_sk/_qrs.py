@@ -30,6 +30,8 @@ resolved).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from scipy import ndimage
 
@@ -51,16 +53,116 @@ _PARAMS = {
     "baseline": 0.125,  # s, half-width of the window whose mean is the baseline for the polarity
 }
 
+_BLOCK_SAMPLES = 2**18  # samples per block of records detected together (~1 MB per float32 array)
+_FLOAT16_MAX, _FLOAT32_MAX = float(np.finfo(np.float16).max), float(np.finfo(np.float32).max)
+
 
 def _odd_width(seconds, sampling_rate):
     """Odd number of samples closest to `seconds`, so that a centred moving average has zero phase."""
     return max(2 * int(np.floor((seconds * sampling_rate - 1.0) / 2.0 + 0.5)) + 1, 1)
 
 
-def _moving_average(x, width, out=None):
+def _moving_average(x, width):
     if width <= 1:
         return x
-    return ndimage.uniform_filter1d(x, width, axis=-1, mode="nearest", output=out)
+    return ndimage.uniform_filter1d(x, width, axis=-1, mode="nearest")
+
+
+class _Scratch(threading.local):
+    """Memory for the whole-signal passes of the detector, one per thread, kept between calls.
+
+    A call needs a few float32 arrays the size of its input. Freshly allocated, they would cost
+    about as much as the passes themselves: the allocator returns large freed blocks to the
+    system, and the kernel then zeroes every page of the next call's arrays again. Arrays of up to
+    `limit` bytes reuse this thread's memory instead; larger ones (single records of more than
+    about a million samples, whose cost amortizes that of the allocation) are fresh.
+    """
+
+    limit = 4 * 2**20
+
+    def __init__(self):
+        self.memory = np.empty(0, dtype=np.float32)
+
+    def arrays(self, count, size):
+        """`count` float32 arrays of `size` elements; their contents are left over from earlier use."""
+        size = -(-size // 16) * 16  # keep every array 64-byte aligned
+        memory = self.memory
+        if memory.size < count * size:
+            memory = np.empty(count * size, dtype=np.float32)
+            if 4 * size <= self.limit:
+                self.memory = memory
+        return [memory[i * size : (i + 1) * size] for i in range(count)]
+
+
+_scratch = _Scratch()
+
+
+def _running_sum(a, width, out, spare):
+    """Sums of `width` consecutive elements of `a`: ``out[j] = a[j] + ... + a[j + width - 1]``.
+
+    Binary doubling: sums over 2, 4, 8, ... elements, each the sum of two shifted copies of the
+    previous one, and the sums for the set bits of `width` added up. That is about 2 log2(width)
+    vectorized passes, several times faster than a cumulative sum (sequential) or
+    ``ndimage.uniform_filter1d`` (one line at a time, in float64), and each output is a short tree
+    of additions with no running-sum drift: a stretch of zeros sums to exactly zero.
+
+    Parameters
+    ----------
+    a : ndarray, 1-D
+    width : int
+    out : ndarray, 1-D
+        ``a.size - width + 1`` elements, not overlapping `a`.
+    spare : tuple of two ndarrays, 1-D
+        Scratch space of ``a.size`` elements each, not overlapping `a` or `out`; overwritten.
+
+    Returns
+    -------
+    out : ndarray
+    """
+    n_out = out.size
+    top = width.bit_length() - 1
+    total, power, offset = None, a, 0
+    for bit in range(top + 1):
+        if bit:
+            span = 1 << (bit - 1)
+            # a power of two is done with its last doubling: straight into `out`
+            target = out if bit == top and total is None else spare[bit % 2][: power.size - span]
+            power = np.add(power[:-span], power[span:], out=target)
+        if width >> bit & 1:
+            term = power[offset : offset + n_out]
+            if total is not None:
+                total = np.add(total, term, out=out)
+            elif power is out:  # width is a power of two: done
+                total = out
+            elif power is a:  # `a` is never overwritten: add it in later
+                total = term
+            else:  # the next doublings overwrite the spare arrays
+                total = out
+                np.copyto(out, term)
+            offset += 1 << bit
+    if total is not out:  # width == 1
+        np.copyto(out, total)
+    return out
+
+
+def _fill_edges(rows, pad, n_samples):
+    """Edge padding in place: columns before `pad` and from ``pad + n_samples`` copy the nearest sample."""
+    rows[:, :pad] = rows[:, pad : pad + 1]
+    rows[:, pad + n_samples :] = rows[:, pad + n_samples - 1 : pad + n_samples]
+
+
+def _windows(flat, centres, half):
+    """``flat[c - half : c + half + 1]`` for every `c` in `centres`, as columns: (2 * half + 1, n) array.
+
+    Gathered as contiguous rows of a sliding-window view, then transposed, so that reductions over
+    a window run across all windows at once (fast) rather than window by window.
+    """
+    width = 2 * half + 1
+    # all windows as a read-only view (sliding_window_view without its checks, which cost more
+    # than the gather for a single record)
+    shape, strides = (flat.size - width + 1, width), flat.strides * 2
+    windows = np.lib.stride_tricks.as_strided(flat, shape, strides, writeable=False)
+    return np.ascontiguousarray(windows[centres - half].T)
 
 
 def _validate(signals, sampling_rate, ndim):
@@ -81,27 +183,41 @@ def _validate(signals, sampling_rate, ndim):
     return x, fs
 
 
-def _to_float32(x, pad):
-    """Finite-checked float32 copy of `x`, each record's mean removed, edge-padded by `pad` samples.
+def _to_float32(x, padded, pad):
+    """Finite-checked float32 copy of `x` into `padded`, record at column `pad`, edge-padded.
 
-    float32 halves the memory traffic of every pass; removing the mean keeps the precision of
-    signals with a large offset (e.g. raw ADC units). Returns the padded array, shape
-    (n_records, n_samples + 2 * pad).
+    float32 halves the memory traffic of every pass. No offset needs removing for precision: the
+    filters below only take differences of sums of a few samples. Returns each record's
+    peak-to-peak amplitude.
     """
-    n_records, n_samples = x.shape
-    padded = np.empty((n_records, n_samples + 2 * pad), dtype=np.float32)
-    middle = padded[:, pad : pad + n_samples]
-    with np.errstate(over="ignore"):
-        middle[...] = x
-    if not np.isfinite(middle).all():
+    n_samples = x.shape[1]
+    if x.dtype == np.float16:
+        # numpy casts float16 one value at a time (~1.3 ns per value); moving the bits is several
+        # times faster and exact for every finite value: the sign-extended 16 bits shifted left by 13
+        # put the sign at bit 31 (after clearing bits 28-30) and the exponent and mantissa in place
+        # for a float32 whose exponent is 127 - 15 = 112 too small (subnormals included), so multiply
+        # by 2**112. Infinity and NaN come out as finite values of magnitude 2**16 or more.
+        np.copyto(padded.view(np.int32)[:, pad : pad + n_samples], x.view(np.int16))
+        _fill_edges(padded, pad, n_samples)
+        bits = padded.view(np.uint32).reshape(-1)
+        bits <<= 13
+        bits &= 0x8FFFFFFF
+        padded *= np.float32(2.0**112)
+        limit = _FLOAT16_MAX
+    else:
+        with np.errstate(over="ignore"):
+            np.copyto(padded[:, pad : pad + n_samples], x, casting="unsafe")
+        _fill_edges(padded, pad, n_samples)
+        limit = _FLOAT32_MAX
+    top, bottom = padded.max(axis=1), padded.min(axis=1)
+    if not ((top <= limit).all() and (bottom >= -limit).all()):  # False for NaN too
         if not np.isfinite(x).all():
             raise ValueError("signal contains NaN or infinite values; clean or interpolate them first")
         # finite values beyond the float32 range: only the shape matters, so rescale first
-        middle[...] = x / np.abs(x).max()
-    middle -= middle.mean(axis=1, keepdims=True)
-    padded[:, :pad] = middle[:, :1]
-    padded[:, pad + n_samples :] = middle[:, -1:]
-    return padded
+        padded[:, pad : pad + n_samples] = x / np.abs(x).max()
+        _fill_edges(padded, pad, n_samples)
+        top, bottom = padded.max(axis=1), padded.min(axis=1)
+    return top - bottom
 
 
 def _suppress_non_maxima(positions, rows, heights, distance):
@@ -113,28 +229,30 @@ def _suppress_non_maxima(positions, rows, heights, distance):
     with only surviving candidates allowed to suppress (a chain A > B > C keeps A and C).
     """
     n = positions.size
-    alive = np.ones(n, dtype=bool)
-    pairs = []
+    lefts, rights = [], []
+    left = np.flatnonzero((positions[1:] - positions[:-1] <= distance) & (rows[1:] == rows[:-1]))
     offset = 1
-    while offset < n:
-        close = (positions[offset:] - positions[:-offset] <= distance) & (rows[offset:] == rows[:-offset])
-        first = np.flatnonzero(close)
-        if first.size == 0:
-            break
-        pairs.append((first, first + offset))
+    while left.size:
+        lefts.append(left)
+        rights.append(left + offset)
+        # a pair at the next offset is further apart: only candidates close at this one can have one
         offset += 1
-    if not pairs:
+        left = left[left + offset < n]
+        right = left + offset
+        left = left[(positions[right] - positions[left] <= distance) & (rows[right] == rows[left])]
+    alive = np.ones(n, dtype=bool)
+    if not lefts:
         return alive
-    left = np.concatenate([a for a, _ in pairs])
-    right = np.concatenate([b for _, b in pairs])
+    left, right = np.concatenate(lefts), np.concatenate(rights)
     left_wins = heights[left] >= heights[right]  # ties go to the earlier candidate
-    for _ in range(4):
-        suppressed = np.zeros(n, dtype=bool)
-        suppressed[right[left_wins & alive[left]]] = True
-        suppressed[left[~left_wins & alive[right]]] = True
-        if np.array_equal(~suppressed, alive):
+    winner, loser = np.where(left_wins, left, right), np.where(left_wins, right, left)
+    alive[loser] = False  # first pass: every candidate suppresses
+    for _ in range(3):  # then only the surviving ones
+        kept = np.ones(n, dtype=bool)
+        kept[loser[alive[winner]]] = False
+        if np.array_equal(kept, alive):
             break
-        alive = ~suppressed
+        alive = kept
     return alive
 
 
@@ -142,60 +260,91 @@ def _detect(signals, fs, params):
     """Core detector on a validated array of shape (n_records, n_samples)."""
     n_records, n_samples = signals.shape
     p = params
-
-    # 1. band-pass: moving average over w samples (low-pass) minus moving average over 2w - 1
-    # samples (high-pass). The long sum is two short sums centred h = (w - 1) / 2 samples either
-    # side, minus the shared centre sample, so one filtering pass gives both.
-    width = max(_odd_width(p["lowpass"], fs), 3)
+    width = max(_odd_width(p["lowpass"], fs), 3)  # short moving average; the long one is 2 * width - 1
     h = width // 2
+    lag = max(int(round(p["slope_lag"] * fs)), 1)
+    integration = _odd_width(p["integration"], fs)
+    k = integration // 2
+    step = max(k, 1)  # block of samples sharing one context value (see step 3)
     search = max(int(round(p["search"] * fs)), 1)
     reach = max(int(round(p["baseline"] * fs)), search + _odd_width(p["despike"], fs) // 2)
-    pad = max(2 * h, reach)
-    padded = _to_float32(signals, pad)
-    x = padded[:, pad : pad + n_samples]
-    short = _moving_average(padded, width)  # short[:, k] is centred on padded[:, k]
-    band = short[:, pad - h : pad - h + n_samples] + short[:, pad + h : pad + h + n_samples]  # x[i -+ h]
-    band *= -width
-    band += x
-    band *= 1.0 / (2 * width - 1)  # minus the long moving average ...
-    band += short[:, pad : pad + n_samples]  # ... plus the short one
 
-    # 2. slope energy: |difference over +-lag| integrated over about one QRS duration. A lag fixed
-    # in seconds (not one sample) keeps the same frequency response at every sampling rate.
-    lag = max(int(round(p["slope_lag"] * fs)), 1)
-    slope = short[:, :n_samples]  # reuses the buffer of `short`, no longer needed
-    np.subtract(band[:, 2 * lag :], band[:, : -2 * lag], out=slope[:, lag:-lag])
-    slope[:, :lag] = slope[:, lag : lag + 1]
-    slope[:, -lag:] = slope[:, -lag - 1 : -lag]
-    np.abs(slope, out=slope)
-    integration = _odd_width(p["integration"], fs)
-    energy = _moving_average(slope, integration, out=band)  # and `band` is no longer needed
-    # The mean energy around a sample varies slowly: compute it on every `step`-th sample only
-    # (block centres) and compare each block of `step` samples with its centre's value.
-    step = max(integration // 2, 1)
-    context = p["context_ratio"] * _moving_average(energy[:, step // 2 :: step], _odd_width(p["context"], fs / step))
+    # Layout: every record in a row of `row` samples, starting at column `pad`, edge-padded. Each
+    # filter is then a few whole-array operations on the flattened rows (shifted slices: much
+    # faster than row-by-row 2-D slicing); the padding is wide enough that no output inside a
+    # record reads across rows. `pad` and `row` are multiples of `step` for the block thresholds.
+    pad = -(-max(2 * h, k, reach) // step) * step
+    row = -(-(n_samples + 2 * pad) // step) * step
+    n_flat = n_records * row
+    # five arrays: the signal, the slope (k extra elements either side), the energy, and two spare
+    x, slope_buffer, energy, spare_a, spare_b = _scratch.arrays(5, n_flat + 2 * k)
+    x, energy = x[:n_flat], energy[:n_flat]
+    amplitude = _to_float32(signals, x.reshape(n_records, row), pad)
+
+    # 1-2. band-pass and slope. The band-pass is a moving average over w = 2h + 1 samples (low-pass)
+    # minus one over 2w - 1 (high-pass), and the slope its difference `lag` samples either side. All
+    # are linear: a box sum differenced over +-lag equals a sum over 2 * lag samples differenced over
+    # the box's width, so with `two_lag[j]` = x[j] + ... + x[j + 2 lag - 1],
+    #   w * slope[i] = two_lag[i - lag + h + 1] - two_lag[i - lag - h]
+    #                  - w / (2w - 1) * (two_lag[i - lag + 2h + 1] - two_lag[i - lag - 2h]).
+    # A lag fixed in seconds (not one sample) keeps the same frequency response at every sampling
+    # rate. The slope is computed for record columns lag .. n_samples - lag - 1 and repeated outwards
+    # from there (k samples into the padding, for the integration below). The slope buffer starts
+    # k elements before the layout, so that its integration comes out aligned with the layout.
+    two_lag = _running_sum(x, 2 * lag, spare_a[: n_flat - 2 * lag + 1], (slope_buffer, energy))
+    slope_buffer = slope_buffer[: n_flat + 2 * k]
+    slope = slope_buffer[k : k + n_flat]
+    begin, end = 2 * h + lag, n_flat - 2 * h - lag  # the flat range where all four terms exist
+    slope_buffer[: k + begin] = 0.0
+    slope_buffer[k + end :] = 0.0
+    part = slope[begin:end]
+    np.subtract(
+        two_lag[begin - lag + h + 1 : end - lag + h + 1], two_lag[begin - lag - h : end - lag - h], out=part
+    )
+    long = np.subtract(
+        two_lag[begin - lag + 2 * h + 1 : end - lag + 2 * h + 1],
+        two_lag[begin - lag - 2 * h : end - lag - 2 * h],
+        out=spare_b[: end - begin],
+    )
+    long *= width / (2 * width - 1)
+    part -= long
+    np.abs(part, out=part)
+    slope_rows = slope.reshape(n_records, row)
+    slope_rows[:, pad - k : pad + lag] = slope_rows[:, pad + lag : pad + lag + 1]
+    last = pad + n_samples - lag - 1
+    slope_rows[:, last + 1 : pad + n_samples + k] = slope_rows[:, last : last + 1]
+    # energy: the slope integrated over about one QRS duration, as a sum of w * slope: `energy_scale`
+    # times the mean of the slope over the window. Only the amplitude check in step 3 depends on it.
+    _running_sum(slope_buffer, integration, energy, (spare_a, spare_b))
+    energy_scale = width * integration
+    energy_rows = energy.reshape(n_records, row)
 
     # 3. candidates: strict local maxima of the energy, away from the record edges, that stand out
-    # from their context and from rounding noise (all-zero and constant records have ptp == 0)
-    flat = energy.ravel()
-    is_peak = np.empty((n_records, n_samples), dtype=bool)
-    peak_flat = is_peak.ravel()
-    np.greater(flat[1:-1], flat[:-2], out=peak_flat[1:-1])
-    peak_flat[1:-1] &= flat[1:-1] >= flat[2:]
-    is_peak[:, 0] = False
-    is_peak[:, -1] = False
-    n_blocks = n_samples // step
-    blocked = n_blocks * step
-    is_peak[:, :blocked].reshape(n_records, n_blocks, step)[...] &= (
-        energy[:, :blocked].reshape(n_records, n_blocks, step) > context[:, :n_blocks, None]
-    )
-    if blocked < n_samples:
-        is_peak[:, blocked:] &= energy[:, blocked:] > context[:, -1:]
+    # from the mean energy around them. That mean varies slowly: it is computed on every `step`-th
+    # sample only (block centres), and each block of `step` samples is compared with its centre's
+    # value; the last, partial block with the last centre's.
+    centres = energy_rows[:, pad + step // 2 : pad + n_samples : step]
+    context = _moving_average(centres, _odd_width(p["context"], fs / step))
+    first, n_centres = pad // step, centres.shape[1]
+    blocks = np.empty((n_records, row // step), dtype=np.float32)
+    np.multiply(context, p["context_ratio"], out=blocks[:, first : first + n_centres])
+    _fill_edges(blocks, first, n_centres)  # values for the padding do not matter: it is masked out
+    flags = spare_a.view(np.bool_)  # spare_a is free again: room for 4 * n_flat flags
+    is_peak, above = flags[:n_flat], flags[n_flat : 2 * n_flat]
+    np.greater(energy[1:-1], energy[:-2], out=is_peak[1:-1])
+    np.greater_equal(energy[1:-1], energy[2:], out=above[1:-1])
+    is_peak[1:-1] &= above[1:-1]
+    np.greater(energy.reshape(-1, step), blocks.reshape(-1, 1), out=above.reshape(-1, step))
+    is_peak &= above
+    peak_rows = is_peak.reshape(n_records, row)
+    peak_rows[:, : pad + 1] = False
+    peak_rows[:, pad + n_samples - 1 :] = False
     candidates = np.flatnonzero(is_peak)
-    rows = candidates // n_samples
-    heights = flat[candidates]
-    amplitude = np.ptp(x, axis=1)[rows]
-    keep = (heights > 1e-4 * amplitude) & (amplitude > 0)
+    rows = candidates // row
+    heights = energy[candidates]
+    # ... and from rounding noise (all-zero and constant records have zero amplitude)
+    amplitude = amplitude[rows]
+    keep = (heights > 1e-4 * energy_scale * amplitude) & (amplitude > 0)
     candidates, rows, heights = candidates[keep], rows[keep], heights[keep]
 
     refractory = max(int(round(p["refractory"] * fs)), 1)
@@ -205,7 +354,7 @@ def _detect(signals, fs, params):
     # 4. local level: geometric mean of the candidate energies within +-level_window (same record),
     # from a cumulative sum over the sorted candidates and two searchsorted window bounds
     half = int(round(p["level_window"] * fs))
-    record_start = rows * n_samples
+    record_start = rows * row + pad
     lo = np.searchsorted(candidates, np.maximum(candidates - half, record_start), side="left")
     hi = np.searchsorted(candidates, np.minimum(candidates + half, record_start + n_samples - 1), side="right")
     cumulative = np.concatenate(([0.0], np.cumsum(np.log(heights, dtype=np.float64))))
@@ -216,11 +365,8 @@ def _detect(signals, fs, params):
         # steepest slope is under half of the previous beat's is that beat's T wave. A few passes,
         # as dropping one beat gives its successor a new predecessor.
         beat_idx = np.flatnonzero(is_beat)
-        half_int = integration // 2
         steepest = np.zeros(heights.size, dtype=slope.dtype)  # filled for beats only
-        beat_cols = candidates[beat_idx] - record_start[beat_idx]
-        around_cols = np.clip(np.arange(-half_int, half_int + 1)[:, None] + beat_cols, 0, n_samples - 1)
-        steepest[beat_idx] = slope[rows[beat_idx], around_cols].max(axis=0)
+        steepest[beat_idx] = _windows(slope, candidates[beat_idx], k).max(axis=0)
         for _ in range(3):
             prev, cur = beat_idx[:-1], beat_idx[1:]
             t_wave = (
@@ -233,14 +379,13 @@ def _detect(signals, fs, params):
             is_beat[cur[t_wave]] = False
             beat_idx = np.flatnonzero(is_beat)
     candidates, rows = candidates[is_beat], rows[is_beat]
-    cols = candidates - rows * n_samples
+    cols = candidates - (rows * row + pad)
 
     # 5. R peak: extremum of the despiked signal near the energy peak, with the record's polarity.
     # Windows are gathered as columns, (window length, n_peaks), so that the reductions below run
-    # across peaks; the padding (edge values) keeps every window inside the padded array.
+    # across peaks; the padding (edge values) keeps every window inside its record's row.
     half_median = _odd_width(p["despike"], fs) // 2
-    starts = rows * padded.shape[1] + pad + cols
-    window = padded.ravel()[np.arange(-reach, reach + 1)[:, None] + starts]
+    window = _windows(x, candidates, reach)
     # polarity: sign of (max - baseline) - (baseline - min) near the peak, summed over the record,
     # the baseline being the mean over +-`baseline` s (mostly the isoelectric segments around)
     baseline = window.mean(axis=0)
@@ -275,8 +420,8 @@ def _detect(signals, fs, params):
 def detect_qrs_batch(signals, sampling_rate):
     """Detect R peaks in every row of a 2-D array of single-lead ECG records.
 
-    All records are processed together with whole-array operations (no Python loop over records
-    or beats). See the module docstring for the method.
+    Records are processed together, in blocks of about 250,000 samples, with whole-array
+    operations (no Python loop over records or beats). See the module docstring for the method.
 
     Parameters
     ----------
@@ -323,12 +468,25 @@ def detect_qrs_batch(signals, sampling_rate):
     True
     """
     x, fs = _validate(signals, sampling_rate, 2)
+    return _detect_batch(x, fs)
+
+
+def _detect_batch(x, fs):
+    """`detect_qrs_batch` on a validated 2-D array."""
     n_records, n_samples = x.shape
     if n_records == 0 or n_samples < 2 * max(int(round(_PARAMS["refractory"] * fs)), 1) + 1:
         if not np.isfinite(x).all():
             raise ValueError("signal contains NaN or infinite values; clean or interpolate them first")
         return np.zeros(0, dtype=np.int64), np.zeros(n_records + 1, dtype=np.int64)
-    return _detect(x, fs, _PARAMS)
+    # Records are independent: a large batch goes in blocks whose arrays stay in the CPU caches
+    # (and in the reused scratch memory, see `_Scratch`).
+    block = max(_BLOCK_SAMPLES // n_samples, 1)
+    if n_records <= block:
+        return _detect(x, fs, _PARAMS)
+    parts = [_detect(x[start : start + block], fs, _PARAMS) for start in range(0, n_records, block)]
+    indptr = np.zeros(n_records + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([np.diff(part_indptr) for _, part_indptr in parts]), out=indptr[1:])
+    return np.concatenate([peaks for peaks, _ in parts]), indptr
 
 
 def detect_qrs(signal, sampling_rate):
@@ -370,5 +528,5 @@ def detect_qrs(signal, sampling_rate):
     array([], dtype=int64)
     """
     x, fs = _validate(signal, sampling_rate, 1)
-    peaks, _ = detect_qrs_batch(x[None, :], fs)
+    peaks, _ = _detect_batch(x[None, :], fs)
     return peaks

@@ -68,13 +68,15 @@ def sentence_layout(n_beats, n_leads, l, truncation="balanced"):
     if truncation not in TRUNCATION_MODES:
         raise ValueError(f"truncation must be one of {TRUNCATION_MODES}, got {truncation!r}")
     n_beats = np.asarray(n_beats, dtype=np.int64)
-    per_lead = n_beats.copy()
+    per_lead = n_beats
     if truncation == "balanced" and l >= n_leads:
         per_lead = np.minimum(n_beats, l // n_leads)
-    n_kept = np.minimum(per_lead * n_leads, l)
-    slot = np.arange(l, dtype=np.int64)[None, :]
-    real = slot < n_kept[:, None]
-    divisor = np.maximum(per_lead, 1)[:, None]
-    beat = np.where(real, slot % divisor, 0)
-    lead = np.where(real, slot // divisor + 1, 0).astype(np.int16)
-    return beat, lead, n_beats * n_leads - n_kept
+    # The layout depends only on the beats per lead, and records share a few distinct counts: lay
+    # out one row per count and copy rows (dividing every slot of every record is much slower).
+    counts, inverse = np.unique(per_lead, return_inverse=True)
+    slot = np.arange(l, dtype=np.int64)
+    real = slot < np.minimum(counts * n_leads, l)[:, None]
+    divisor = np.maximum(counts, 1)[:, None]
+    beat = np.where(real, slot % divisor, 0)[inverse]
+    lead = np.where(real, slot // divisor + 1, 0).astype(np.int16)[inverse]
+    return beat, lead, n_beats * n_leads - np.minimum(per_lead * n_leads, l)

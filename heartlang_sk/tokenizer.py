@@ -28,7 +28,11 @@ def _bits(signals):
 
 def _check_finite(signals):
     if signals.dtype == np.float16:
-        if (_bits(signals) & 0x7C00).max() != 0x7C00:  # exponent all ones: inf or NaN
+        # Infinity and NaN have all exponent bits set: 0x7C00-0x7FFF and 0xFC00-0xFFFF as unsigned
+        # 16-bit integers, the largest values as signed and as unsigned integers respectively. Two
+        # read-only maxima are cheaper than masking a copy of the bits.
+        bits = _bits(signals)
+        if bits.max() < 0xFC00 and bits.view(np.int16).max() < 0x7C00:
             return
     elif np.isfinite(signals).all():
         return
@@ -36,6 +40,21 @@ def _check_finite(signals):
         raise ValueError("Input X contains NaN: clean or interpolate the signals first")
     if not np.isfinite(signals).all():
         raise ValueError("Input X contains infinity or a value too large for float32")
+
+
+def _flat_leads(signals):
+    """Which leads are constant (bit for bit): bool array of shape (n_records, n_leads)."""
+    n_records, n_leads, n_samples = signals.shape
+    rows = _bits(signals).reshape(-1, n_samples)
+    first = rows[:, 0]
+    # Almost no lead is flat: a few samples spread over the record rule most leads out (a column
+    # at a time: fast), and only the others are compared sample by sample.
+    flat = rows[:, -1] == first
+    for column in range(n_samples // 4, n_samples - 1, max(n_samples // 4, 1)):
+        flat &= rows[:, column] == first
+    if flat.any():
+        flat[flat] = (rows[flat] == rows[flat][:, :1]).all(axis=1)
+    return flat.reshape(n_records, n_leads)
 
 
 class QRSTokenizer(TransformerMixin, BaseEstimator):
@@ -219,55 +238,73 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
         signals = np.empty((n_records, X.shape[1], n_samples),
                            dtype=np.float16 if keep_half else np.float32)
         bounds = [(i, min(i + self.chunk_size, n_records)) for i in range(0, n_records, self.chunk_size)]
-        jobs = (delayed(self._tokenize_chunk)(X[lo:hi], signals[lo:hi]) for lo, hi in bounds)
+        if hasattr(self, "_tokenize_chunk"):
+            # a subclass that cuts its own tokens (FixedWindowTokenizer) returns the sentences and
+            # flat-lead flags of each chunk: join them
+            parts = self._map_chunks(self._tokenize_chunk, bounds, X, signals)
+            sentences = ECGSentences.concatenate([p[0] for p in parts], signals=signals)
+            flat_leads = np.concatenate([p[1] for p in parts])
+        else:
+            # the beat tables, like the signals, are written in place chunk by chunk: no per-chunk
+            # arrays to join at the end
+            r_peaks, starts, stops = (np.empty((n_records, self.l), dtype=np.int32) for _ in range(3))
+            leads = np.empty((n_records, self.l), dtype=np.int16)
+            n_beats, n_dropped = np.empty(n_records, dtype=np.int64), np.empty(n_records, dtype=np.int64)
+            detection_leads = np.empty(n_records, dtype=np.int16)
+            flat_leads = np.empty((n_records, X.shape[1]), dtype=bool)
+            tables = (r_peaks, starts, stops, leads, n_beats, n_dropped, detection_leads)
+            self._map_chunks(self._tokenize_beats, bounds, X, signals, *tables, flat_leads)
+            sentences = ECGSentences(signals, *tables, self.t, PROCESSING_RATE)
+        self._report(sentences, flat_leads)
+        return sentences
+
+    # -- the work --------------------------------------------------------------------------------
+    def _map_chunks(self, function, bounds, *arrays):
+        """``function(*(a[lo:hi] for a in arrays))`` for each chunk, in threads if ``n_jobs`` > 1."""
+        jobs = (delayed(function)(*(a[lo:hi] for a in arrays)) for lo, hi in bounds)
         if self.verbose:
             from tqdm.auto import tqdm
             jobs = tqdm(jobs, total=len(bounds), desc="tokenize", unit="chunk")
         if len(bounds) > 1 and effective_n_jobs(self.n_jobs) > 1:
-            parts = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
-        else:
-            parts = [function(*arguments) for function, arguments, _ in jobs]
-        sentences = ECGSentences.concatenate([p[0] for p in parts], signals=signals)
-        self._report(sentences, np.concatenate([p[1] for p in parts]))
-        return sentences
+            return Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
+        return [function(*arguments) for function, arguments, _ in jobs]
 
-    # -- the work --------------------------------------------------------------------------------
-    def _tokenize_chunk(self, X, out):
-        """Tokenize one chunk of records; its processed signals are written into ``out``."""
+    def _tokenize_beats(self, X, signals, r_peaks, starts, stops, leads, n_beats, n_dropped,
+                        detection_leads, flat_leads):
+        """Tokenize one chunk of records into its slices of ``transform``'s output arrays."""
         if self._resampling_ratio() == 1:
             with np.errstate(over="ignore", invalid="ignore"):
-                out[...] = X  # one pass: a float32 conversion, or a float16 copy
-            resampled = out
+                signals[...] = X  # one pass: a float32 conversion, or a float16 copy
+            resampled = signals
         else:
             resampled = self._resample(X)
         _check_finite(resampled)
         if self.bandpass is not None or self.normalize is not None:
-            out[...] = self._preprocess(resampled)
-            detection_signals = resampled if resampled is not out else out.copy()
+            signals[...] = self._preprocess(resampled)
+            detection_signals = resampled if resampled is not signals else signals.copy()
         else:
-            if resampled is not out:
-                out[...] = resampled
-            detection_signals = out
-        signals = out
+            if resampled is not signals:
+                signals[...] = resampled
+            detection_signals = signals
         n_records, n_leads, n_samples = signals.shape
         lead = self.detection_lead % n_leads
         peaks, indptr = detect_qrs_batch(detection_signals[:, lead], PROCESSING_RATE)
-        detection_leads = np.full(n_records, lead, dtype=np.int16)
+        detection_leads[...] = lead
         if self.detection_fallback and n_leads > 1:
             peaks, indptr = self._fallback(detection_signals, peaks, indptr, detection_leads)
-        n_beats = np.diff(indptr)
+        n_beats[...] = np.diff(indptr)
         beat_starts, beat_stops = beat_bounds(peaks, indptr, n_samples, self.t)
-        beat, leads, n_dropped = sentence_layout(n_beats, n_leads, self.l, self.truncation)
-        index = indptr[:-1, None] + beat
-        real = leads > 0
-        if peaks.size == 0:
-            index = np.zeros_like(index)
-            peaks = beat_starts = beat_stops = np.zeros(1, dtype=np.int64)
-        pick = (lambda values: np.where(real, values[index], 0).astype(np.int32))
-        flat = (_bits(signals) == _bits(signals[..., :1])).all(axis=2)
-        sentences = ECGSentences(signals, pick(peaks), pick(beat_starts), pick(beat_stops), leads,
-                                 n_beats, n_dropped, detection_leads, self.t, PROCESSING_RATE)
-        return sentences, flat
+        beat, leads[...], n_dropped[...] = sentence_layout(n_beats, n_leads, self.l, self.truncation)
+        # each slot's index in the chunk's beat arrays (computed in place of `beat`); padding slots
+        # point one past the last beat, at a 0 appended to each array
+        index = beat
+        index += indptr[:-1, None]
+        np.copyto(index, peaks.size, where=leads == 0)
+        for values, target in ((peaks, r_peaks), (beat_starts, starts), (beat_stops, stops)):
+            table = np.zeros(values.size + 1, dtype=np.int32)
+            table[:-1] = values
+            np.take(table, index, out=target, mode="clip")  # unbuffered; the index is in range
+        flat_leads[...] = _flat_leads(signals)
 
     def _resampling_ratio(self):
         return resampling_ratio(self.sampling_rate)
