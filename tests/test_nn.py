@@ -62,7 +62,7 @@ def expected_parameters(cfg):
     block = 4 * D + (D * 3 * inner + 3 * inner) + (inner * D + D) + (D * M + M + M * D + D)
     C, k = cfg["stem_channels"], cfg["stem_kernel_size"]
     out_len = (cfg["t"] + 2 * (k // 2) - k) // cfg["stem_stride"] + 1
-    stem = (C * k + C) + 2 * (C * C * 3 + C) + 3 * 2 * C + (C * out_len * D + D)
+    stem = (C * k + C) + 2 * (C * C * 3 + C) + 3 * 2 * C + (C * out_len * D + D) + cfg["t"] * D
     embeddings = (cfg["n_leads"] + 1) * D + (cfg["max_time"] + 1) * D
     return stem + embeddings + cfg["depth"] * block + 2 * D
 
@@ -98,7 +98,7 @@ def test_named_sizes_and_config():
 
 @pytest.mark.parametrize("size", ["tiny", "small", "base", "large"])
 def test_parameter_counts_on_meta_device(size):
-    documented = {"tiny": 211_840, "small": 23_774_016, "base": 61_581_120, "large": 151_364_928}
+    documented = {"tiny": 217_984, "small": 23_847_744, "base": 61_654_848, "large": 151_438_656}
     with torch.device("meta"):
         model = ECGFormer.from_size(size)
     assert count_parameters(model) == documented[size] == expected_parameters(ecgformer_config(size))
@@ -110,7 +110,7 @@ def test_parameter_counts_on_meta_device(size):
 
 def test_small_instantiates_on_cpu_with_the_meta_count():
     model = ECGFormer.from_size("small", use_cls=True)
-    assert count_parameters(model) == 23_774_016 + 768
+    assert count_parameters(model) == 23_847_744 + 768
     for p in model.parameters():
         p.requires_grad_(False)
     model.cls_token.requires_grad_(True)

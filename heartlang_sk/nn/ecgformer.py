@@ -9,15 +9,15 @@ LayerNorm. Padding tokens (lead 0) are hidden from attention.
 Named sizes (:data:`ECGFORMER_SIZES`); parameter counts measured by
 instantiating :class:`ECGFormer` with the defaults (t=96, 12 leads,
 max_time=64, 8-channel conv stem, no CLS / mask token; each adds ``D``);
-the conv stem holds 6,784 of them in ``tiny``, 75,072 in the 768-wide sizes:
+the conv stem (with its amplitude path) holds 12,928 of them in ``tiny``, 148,800 in the 768-wide sizes:
 
 ========  =====  ===  =====  ========  =====  ============
 size      depth   D   heads  head_dim   MLP   parameters
 ========  =====  ===  =====  ========  =====  ============
-tiny        4     64    4       16      256       211,840
-small       6    768    4       64     2048    23,774,016
-base       12    768   10       64     2048    61,581,120
-large      24    768   16       64     2048   151,364,928
+tiny        4     64    4       16      256       217,984
+small       6    768    4       64     2048    23,847,744
+base       12    768   10       64     2048    61,654,848
+large      24    768   16       64     2048   151,438,656
 ========  =====  ===  =====  ========  =====  ============
 
 ``small``/``base``/``large`` follow the paper's Table 3 (hidden 768, MLP 2048,

@@ -17,9 +17,16 @@ __all__ = ["BeatConvStem", "LinearStem", "LeadTimeEmbedding"]
 class BeatConvStem(nn.Module):
     """1-D convolutional stem applied to each beat independently (paper §2.2.1).
 
-    ``(B, l, t) → (B*l, 1, t) → [Conv1d → GroupNorm → GELU] × 3 → flatten → Linear → (B, l, D)``.
+    ``(B, l, t) → (B*l, 1, t) → [Conv1d → GroupNorm → GELU] × 3 → flatten → Linear → (B, l, D)``,
+    plus (``amplitude_path=True``) a linear projection of the raw beat, ``Linear(t → D)``, added to it.
     The first convolution is strided (default kernel 15, stride 8, as in
     LaBraM's temporal convolution); the next two keep the length.
+
+    GroupNorm normalises each beat's feature maps, so the convolutional branch
+    alone is (up to its biases) blind to the beat's amplitude: a beat and the
+    same beat at twice the voltage embed alike. Voltage matters in an ECG
+    (hypertrophy criteria, Q-wave depth, low-voltage QRS); the linear amplitude
+    path carries the scale through.
 
     Parameters
     ----------
@@ -35,6 +42,8 @@ class BeatConvStem(nn.Module):
         Stride of the first convolution.
     norm_groups : int, default=4
         Groups of the GroupNorm layers (must divide ``channels``).
+    amplitude_path : bool, default=True
+        Add the linear projection of the raw beat (keeps its amplitude).
 
     Examples
     --------
@@ -44,7 +53,8 @@ class BeatConvStem(nn.Module):
     torch.Size([2, 10, 32])
     """
 
-    def __init__(self, t=96, embed_dim=64, channels=8, kernel_size=15, stride=8, norm_groups=4):
+    def __init__(self, t=96, embed_dim=64, channels=8, kernel_size=15, stride=8, norm_groups=4,
+                 amplitude_path=True):
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
@@ -63,6 +73,7 @@ class BeatConvStem(nn.Module):
         )
         self.out_len = (self.t + 2 * pad - kernel_size) // stride + 1
         self.proj = nn.Linear(channels * self.out_len, embed_dim)
+        self.amplitude = nn.Linear(self.t, embed_dim, bias=False) if amplitude_path else None
 
     def forward(self, tokens):
         """Embed beats.
@@ -77,7 +88,10 @@ class BeatConvStem(nn.Module):
         """
         B, L, t = tokens.shape
         h = self.convs(tokens.reshape(B * L, 1, t))
-        return self.proj(h.flatten(1)).view(B, L, -1)
+        embedded = self.proj(h.flatten(1)).view(B, L, -1)
+        if self.amplitude is not None:
+            embedded = embedded + self.amplitude(tokens)
+        return embedded
 
 
 class LinearStem(nn.Linear):

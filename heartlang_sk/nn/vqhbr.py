@@ -13,6 +13,7 @@ over the word vectors); the default widths are the small ``tiny`` size.
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._modes import eval_mode
@@ -47,6 +48,19 @@ class VQHBROutput(NamedTuple):
     perplexity: torch.Tensor
     n_active: torch.Tensor
     padding_mask: torch.Tensor
+
+
+def _real_length(leads):
+    """Number of leading token columns that hold a real token of some sentence (at least 1).
+
+    Columns after it are padding in every sentence of the batch; they are neither attended to nor
+    quantized nor counted in the loss, so the model skips them (an exact shortcut: RoPE positions of
+    the kept columns do not change).
+    """
+    real = (leads != 0).any(dim=0)
+    if not bool(real.any()):
+        return min(1, leads.shape[1])
+    return int(real.nonzero().max()) + 1
 
 
 def _task_head(in_dim, out_dim):
@@ -129,7 +143,7 @@ class VQHeartbeatReconstructor(nn.Module):
 
     def __init__(self, encoder_config=None, decoder_config=None, n_words=8192, word_dim=128, t=96, n_leads=12,
                  max_time=64, decay=0.99, beta=1.0, kmeans_init=True, dead_word_restart=True,
-                 dead_word_threshold=0.01, restart_every=100, quantizer_options=None):
+                 dead_word_threshold=0.01, restart_every=20, quantizer_options=None):
         super().__init__()
         encoder_config = {"size": "tiny", "depth": 4} if encoder_config is None else encoder_config
         decoder_config = {"size": "tiny", "depth": 2} if decoder_config is None else decoder_config
@@ -189,10 +203,20 @@ class VQHeartbeatReconstructor(nn.Module):
         -------
         VQHBROutput
         """
+        length = tokens.shape[1]
+        n = _real_length(leads)
+        tokens, leads, times = tokens[:, :n], leads[:, :n], times[:, :n]
         z, padding_mask = self.encode(tokens, leads, times)
         q = self.quantizer(z, valid=~padding_mask)
         reconstruction = self.decode(q.quantized, leads, times)
-        return VQHBROutput(reconstruction, q.indices, q.commit_loss, q.perplexity, q.n_active, padding_mask)
+        pad = length - n
+        if pad:
+            reconstruction = F.pad(reconstruction, (0, 0, 0, pad))
+            indices = F.pad(q.indices, (0, pad), value=-1)
+            padding_mask = F.pad(padding_mask, (0, pad), value=True)
+        else:
+            indices = q.indices
+        return VQHBROutput(reconstruction, indices, q.commit_loss, q.perplexity, q.n_active, padding_mask)
 
     def loss(self, output, tokens):
         """Shortcut for :func:`vqhbr_loss`."""
@@ -207,15 +231,18 @@ class VQHeartbeatReconstructor(nn.Module):
         torch.Tensor of shape (B, l), int64
             -1 at padding tokens.
         """
+        n = _real_length(leads)
         with eval_mode(self):
-            z, padding_mask = self.encode(tokens, leads, times)
-            indices = self.quantizer.encode(z)
-        return indices.masked_fill(padding_mask, -1)
+            z, padding_mask = self.encode(tokens[:, :n], leads[:, :n], times[:, :n])
+            indices = self.quantizer.encode(z).masked_fill(padding_mask, -1)
+        return F.pad(indices, (0, leads.shape[1] - n), value=-1)
 
     @torch.no_grad()
     def decode_indices(self, indices, leads, times):
         """Reconstruct beats (B, l, t) from word indices (B, l); -1 (padding) rows come back as zeros."""
+        n = _real_length(indices + 1)
         with eval_mode(self):
-            valid = indices >= 0
-            words = self.quantizer.lookup(indices.clamp_min(0)) * valid[..., None]
-            return self.decode(words, leads * valid, times * valid)
+            valid = indices[:, :n] >= 0
+            words = self.quantizer.lookup(indices[:, :n].clamp_min(0)) * valid[..., None]
+            beats = self.decode(words, leads[:, :n] * valid, times[:, :n] * valid)
+        return F.pad(beats, (0, 0, 0, indices.shape[1] - n))
