@@ -337,6 +337,6 @@ def count_parameters(module, trainable_only=False):
     >>> with torch.device("meta"):  # no memory allocated
     ...     model = ECGFormer.from_size("base")
     >>> count_parameters(model)
-    61581120
+    61654848
     """
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
