@@ -119,6 +119,13 @@ class NormEMAQuantizer(nn.Module):
         Word vector size.
     decay : float, default=0.99
         EMA decay γ of usage counts and embedding sums.
+    decay_warmup : float, default=10.0
+        Update ``n`` uses ``min(decay, (1 + n) / (decay_warmup + 1 + n))``, so the codebook
+        follows the fast-moving encoder of the first updates (0.1, 0.55 after 10 updates,
+        0.9 after 90) and settles to ``decay``. Without it, on a small corpus (the built-in
+        demo: 32 updates) the k-means words stay where the untrained encoder put its
+        outputs while the encoder moves on, and the vocabulary collapses to ~100 of 1,024
+        words. 0 turns the warm-up off.
     beta : float, default=1.0
         Weight of the commitment loss.
     eps : float, default=1e-5
@@ -183,7 +190,7 @@ class NormEMAQuantizer(nn.Module):
     torch.Size([100, 8])
     """
 
-    def __init__(self, n_words=8192, word_dim=128, decay=0.99, beta=1.0, eps=1e-5, kmeans_init=True,
+    def __init__(self, n_words=8192, word_dim=128, decay=0.99, decay_warmup=10.0, beta=1.0, eps=1e-5, kmeans_init=True,
                  kmeans_iters=10, dead_word_restart=True, dead_word_threshold=0.01, restart_every=20,
                  restart_buffer_size=8192, restart_noise=0.0, max_elements=2 ** 24):
         super().__init__()
@@ -192,6 +199,7 @@ class NormEMAQuantizer(nn.Module):
         self.n_words = int(n_words)
         self.word_dim = int(word_dim)
         self.decay = float(decay)
+        self.decay_warmup = float(decay_warmup)
         self.beta = float(beta)
         self.eps = float(eps)
         self.kmeans_init = bool(kmeans_init)
@@ -263,8 +271,9 @@ class NormEMAQuantizer(nn.Module):
         sums = torch.zeros_like(self.embed_sum).index_add_(0, indices, zn)
         counts = self._all_reduce(counts.float())
         sums = self._all_reduce(sums)
-        self.cluster_size.mul_(self.decay).add_(counts, alpha=1.0 - self.decay)
-        self.embed_sum.mul_(self.decay).add_(sums, alpha=1.0 - self.decay)
+        decay = self.current_decay()
+        self.cluster_size.mul_(decay).add_(counts, alpha=1.0 - decay)
+        self.embed_sum.mul_(decay).add_(sums, alpha=1.0 - decay)
         self._use_since_check += counts
         total = self.cluster_size.sum()
         smoothed = (self.cluster_size + self.eps) / (total + self.n_words * self.eps) * total
@@ -284,6 +293,13 @@ class NormEMAQuantizer(nn.Module):
         positions = (self._recent_count + torch.arange(zn.shape[0], device=zn.device)) % size
         self._recent[positions] = zn
         self._recent_count += zn.shape[0]
+
+    def current_decay(self):
+        """EMA decay of the next update (see ``decay_warmup``)."""
+        if self.decay_warmup <= 0:
+            return self.decay
+        n = float(self.n_updates)
+        return min(self.decay, (1.0 + n) / (self.decay_warmup + 1.0 + n))
 
     def dead_words(self):
         """Boolean mask (n_words,) of words chosen too rarely since the last check.
