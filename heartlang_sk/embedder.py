@@ -130,13 +130,18 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         device = resolve_device(self.device)
         encoder.to(device).eval()
         dtype = amp_dtype(self.precision, device)
-        parts = []
+        # One array filled batch by batch: keeping per-batch parts alive between the freed batch
+        # buffers fragments the C heap, and a long pass over a large store then creeps upwards.
+        embeddings = np.empty((len(sentences), self.n_features_out_), dtype=np.float32)
+        start = 0
         for batch in device_batches(sentences, self.batch_size, device):
             with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
                                 enabled=dtype is not None):
                 output = encoder(batch["tokens"], batch["leads"], batch["times"])
-            parts.append(self._pool(output, batch["leads"]).float().cpu().numpy())
-        return np.concatenate(parts).astype(np.float32, copy=False)
+            pooled = self._pool(output, batch["leads"]).float().cpu().numpy()
+            embeddings[start:start + len(pooled)] = pooled
+            start += len(pooled)
+        return embeddings
 
     def _pool(self, output, leads):
         hidden = output.hidden.float()

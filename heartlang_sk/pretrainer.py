@@ -10,9 +10,10 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScoring, ProgressBar
 
 from ._inputs import check_sentences
+from .distributed import make_net
 from .nn import ECGFORMER_SIZES
 from .nn.objectives import PretrainingObjective
-from .training import (HeartLangNet, SentenceDataset, WarmupCosine, device_batches, fit_net, history_frame,
+from .training import (SentenceDataset, WarmupCosine, device_batches, fit_net, history_frame,
                        resolve_device, torch_seed, validation_split)
 
 __all__ = ["HeartLangPretrainer"]
@@ -69,6 +70,12 @@ class HeartLangPretrainer(BaseEstimator):
     precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
     random_state : int, RandomState or None, default=None
     verbose : bool, default=False
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``): started with
+        ``accelerate launch`` or ``torchrun``, every process trains the same model under
+        DistributedDataParallel on its share of the batches (``batch_size`` per process), in the
+        accelerator's device and mixed precision, which replace ``device`` and ``precision``.
+        See :mod:`heartlang_sk.distributed`.
 
     Attributes
     ----------
@@ -101,7 +108,7 @@ class HeartLangPretrainer(BaseEstimator):
                  max_epochs=10, batch_size=64, lr=5e-4, min_lr=1e-5, weight_decay=0.05,
                  warmup_epochs=1.0, gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None,
                  resume=True, init_from=None, device="auto", precision="auto", random_state=None,
-                 verbose=False):
+                 verbose=False, accelerator=None):
         self.vocabulary = vocabulary
         self.size = size
         self.depth = depth
@@ -122,6 +129,7 @@ class HeartLangPretrainer(BaseEstimator):
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
+        self.accelerator = accelerator
 
     def _check_params(self):
         if self.size not in ECGFORMER_SIZES:
@@ -156,8 +164,9 @@ class HeartLangPretrainer(BaseEstimator):
         if self.checkpoint_dir is not None:
             callbacks.append(Checkpoint(dirname=str(self.checkpoint_dir), monitor=None,
                                         f_criterion=None))
-        return HeartLangNet(
-            PretrainingObjective, module__encoder_config=encoder_config, module__n_words=n_words,
+        return make_net(
+            PretrainingObjective, accelerator=self.accelerator,
+            module__encoder_config=encoder_config, module__n_words=n_words,
             module__mask_ratio=self.mask_ratio, optimizer=torch.optim.AdamW,
             optimizer__betas=(0.9, 0.98), optimizer__weight_decay=self.weight_decay, lr=self.lr,
             max_epochs=self.max_epochs, batch_size=self.batch_size, train_split=validation,

@@ -24,6 +24,8 @@ class ECGSentences:
     Indexing (an int, a slice, an integer array or a boolean mask) selects records and always
     returns an :class:`ECGSentences`, which is what scikit-learn's cross-validation and Pipelines
     need. ``np.asarray(S)`` gives the tokens; :meth:`to_dict` gives the arrays a torch model reads.
+    :meth:`save` writes the arrays to a folder of ``.npy`` files and :meth:`load` opens it, by default
+    memory-mapped, for corpora larger than memory (see :mod:`heartlang_sk.store`).
 
     Parameters
     ----------
@@ -188,6 +190,56 @@ class ECGSentences:
             "leads": self.leads.astype(np.int64),
             "times": self.times.astype(np.int64),
         }
+
+    # -- persistence -----------------------------------------------------------------------------
+    def save(self, path, *, overwrite=False):
+        """Write the sentences to a sentence store: a folder of ``.npy`` files and ``header.json``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Folder to write (created if needed).
+        overwrite : bool, default=False
+            Replace a store already there (otherwise :class:`FileExistsError`).
+
+        See Also
+        --------
+        heartlang_sk.store.tokenize_to_store : tokenize a corpus straight into a store, chunk by chunk.
+        """
+        from .store import save_sentences
+
+        save_sentences(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path, mmap_mode="r"):
+        """Open a sentence store written by :meth:`save` or :func:`~heartlang_sk.store.tokenize_to_store`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        mmap_mode : {"r", "r+", "c", None}, default="r"
+            As :func:`numpy.load`: ``"r"`` memory-maps the arrays read-only, so indexing reads only the
+            selected records from disk; ``None`` reads everything into memory.
+
+        Returns
+        -------
+        ECGSentences
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from heartlang_sk import QRSTokenizer
+        >>> from heartlang_sk.datasets import make_ecg
+        >>> S = QRSTokenizer(sampling_rate=100).fit_transform(make_ecg(4, random_state=0)[0])
+        >>> folder = tempfile.mkdtemp()
+        >>> S.save(folder)
+        >>> stored = ECGSentences.load(folder)
+        >>> type(stored.signals).__name__, bool((stored[1:3].tokens == S[1:3].tokens).all())
+        ('memmap', True)
+        """
+        from .store import load_sentences
+
+        return load_sentences(path, mmap_mode=mmap_mode)
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod

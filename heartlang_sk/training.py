@@ -16,6 +16,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
+from .store import release_mapped_pages
+
 __all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "amp_dtype", "device_batches", "fit_net",
            "history_frame", "resolve_device", "torch_seed", "validation_split"]
 
@@ -74,7 +76,9 @@ class SentenceDataset(torch.utils.data.Dataset):
     """ECG sentences as a torch dataset of ``({"tokens", "leads", "times"[, "words"]}, target)`` items.
 
     Tokens are built batch by batch from the sentence store (``__getitems__``), so an epoch never
-    holds more than one batch of tokens in memory.
+    holds more than one batch of tokens in memory. Sentences opened memory-mapped
+    (``ECGSentences.load``) hand the pages they read back to the system after each batch, so a
+    store larger than memory streams through in bounded memory.
 
     Parameters
     ----------
@@ -106,6 +110,7 @@ class SentenceDataset(torch.utils.data.Dataset):
             X[name] = torch.from_numpy(np.ascontiguousarray(values[indices]))
         y = (torch.zeros(len(indices)) if self.targets is None
              else torch.from_numpy(self.targets[indices]))
+        release_mapped_pages(self.sentences)
         return X, y
 
     def __getitems__(self, indices):
@@ -151,7 +156,11 @@ class WarmupCosine(Callback):
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         batch_size = net.get_params().get("iterator_train__batch_size") or net.batch_size
-        self.batches_per_epoch_ = max(1, math.ceil(len(dataset_train) / batch_size))
+        # Under an accelerate.Accelerator each process steps through its share of the batches.
+        accelerator = getattr(net, "accelerator", None)
+        processes = (1 if accelerator is None or getattr(accelerator, "split_batches", False)
+                     else accelerator.num_processes)
+        self.batches_per_epoch_ = max(1, math.ceil(len(dataset_train) / (batch_size * processes)))
 
     def learning_rate(self, peak):
         total = max(1, self.batches_per_epoch_ * max(1, getattr(self, "max_epochs_", 1)))

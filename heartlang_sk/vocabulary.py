@@ -16,10 +16,11 @@ from skorch.helper import predefined_split
 
 from ._inputs import check_sentences
 from .callbacks import CodebookMonitor, EpochR2
+from .distributed import make_net
 from .nn import ECGFORMER_SIZES
 from .nn.objectives import VocabularyObjective
 from .nn.quantizer import perplexity as usage_perplexity
-from .training import (HeartLangNet, SentenceDataset, WarmupCosine, device_batches, resolve_device,
+from .training import (SentenceDataset, WarmupCosine, device_batches, resolve_device,
                        torch_seed)
 
 __all__ = ["ECGVocabulary"]
@@ -90,6 +91,12 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         Seeds weights, batch order and k-means; with an int, CPU runs repeat exactly.
     verbose : bool, default=False
         Progress bar and per-epoch table.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``): started with
+        ``accelerate launch`` or ``torchrun``, every process trains the same model under
+        DistributedDataParallel on its share of the batches (``batch_size`` per process), in the
+        accelerator's device and mixed precision, which replace ``device`` and ``precision``.
+        See :mod:`heartlang_sk.distributed`.
 
     Attributes
     ----------
@@ -130,7 +137,7 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
                  decay=0.99, beta=1.0, kmeans_init=True, dead_word_restart=True, max_epochs=10,
                  batch_size=64, lr=1e-3, weight_decay=1e-4, warmup_epochs=1.0, min_lr=1e-5,
                  gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None, device="auto",
-                 precision="auto", random_state=None, verbose=False):
+                 precision="auto", random_state=None, verbose=False, accelerator=None):
         self.size = size
         self.encoder_depth = encoder_depth
         self.decoder_depth = decoder_depth
@@ -153,6 +160,7 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
+        self.accelerator = accelerator
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -198,8 +206,9 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         if self.checkpoint_dir is not None:
             callbacks.append(Checkpoint(dirname=str(self.checkpoint_dir),
                                         monitor="valid_loss_best" if validation else "train_loss_best"))
-        return HeartLangNet(
+        return make_net(
             VocabularyObjective, **{f"module__{k}": v for k, v in module_params.items()},
+            accelerator=self.accelerator,
             optimizer=torch.optim.AdamW, optimizer__betas=(0.9, 0.99),
             optimizer__weight_decay=self.weight_decay, lr=self.lr, max_epochs=self.max_epochs,
             batch_size=self.batch_size, train_split=validation, callbacks=callbacks,
@@ -312,7 +321,7 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         untrusted files. Restore with :meth:`load_weights`.
         """
         check_is_fitted(self, "net_")
-        params = {k: v for k, v in self.get_params().items() if k not in ("checkpoint_dir",)}
+        params = {k: v for k, v in self.get_params().items() if k not in ("checkpoint_dir", "accelerator")}
         payload = {
             "format": "heartlang-sk/ECGVocabulary/1",
             "params": params,
