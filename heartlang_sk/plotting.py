@@ -24,7 +24,7 @@ def _lead_name(index, n_leads):
     return LEAD_NAMES[index] if n_leads == len(LEAD_NAMES) else f"lead {index + 1}"
 
 
-def plot_tokenization(sentences, record=0, leads=(0, 1, 6), path=None):
+def plot_tokenization(sentences, record=0, leads=(0, 1, 6), window=None, path=None):
     """Draw one record with its detected QRS complexes and the beats cut from it.
 
     Parameters
@@ -35,6 +35,10 @@ def plot_tokenization(sentences, record=0, leads=(0, 1, 6), path=None):
         Which record to draw.
     leads : sequence of int, default=(0, 1, 6)
         Lead indices (0-based) to draw, one panel each (I, II and V1 by default).
+    window : tuple of (float, float), optional
+        ``(start, stop)`` in seconds from the start of the record: draw only that span (a long
+        record, e.g. a 30-min MIT-BIH one, is readable only a few seconds at a time). Default:
+        the whole record.
     path : str or path-like, optional
         Save the figure there as PNG.
 
@@ -51,25 +55,40 @@ def plot_tokenization(sentences, record=0, leads=(0, 1, 6), path=None):
     >>> fig = plot_tokenization(QRSTokenizer(sampling_rate=100).fit_transform(X))
     >>> len(fig.axes)
     3
+    >>> fig = plot_tokenization(QRSTokenizer(sampling_rate=100).fit_transform(X), window=(2, 5))
+    >>> tuple(round(float(limit), 1) for limit in fig.axes[0].get_xlim())
+    (2.0, 5.0)
     """
     plt = _pyplot()
     one = sentences[record]
     signals = one.signals[0].astype(np.float32)
     n_leads, n_samples = signals.shape
     rate = one.sampling_rate
-    seconds = np.arange(n_samples) / rate
+    first, last = 0, n_samples
+    if window is not None:
+        begin, end = window
+        if not 0 <= begin < end:
+            raise ValueError(f"window must be (start, stop) seconds with 0 <= start < stop, got "
+                             f"{window!r}")
+        first, last = int(begin * rate), min(n_samples, int(np.ceil(end * rate)))
+        if first >= n_samples:
+            raise ValueError(f"window {window!r} starts after the record's end "
+                             f"({n_samples / rate:g} s)")
+    seconds = np.arange(first, last) / rate
     leads = [lead for lead in leads if lead < n_leads] or [0]
     fig, axes = plt.subplots(len(leads), 1, figsize=(11, 1.9 * len(leads) + 0.6), sharex=True,
                              squeeze=False)
     for ax, lead in zip(axes[:, 0], leads):
-        ax.plot(seconds, signals[lead], color="black", lw=0.8)
-        mine = one.leads[0] == lead + 1
+        ax.plot(seconds, signals[lead, first:last], color="black", lw=0.8)
+        mine = (one.leads[0] == lead + 1) & (one.stops[0] > first) & (one.starts[0] < last)
         for k, (start, stop, peak) in enumerate(zip(one.starts[0][mine], one.stops[0][mine],
                                                     one.r_peaks[0][mine])):
-            ax.axvspan(start / rate, stop / rate, color=("tab:blue", "tab:orange")[k % 2], alpha=0.12,
-                       lw=0)
-            ax.axvline(peak / rate, color="tab:red", lw=0.7, alpha=0.8)
+            ax.axvspan(max(start, first) / rate, min(stop, last) / rate,
+                       color=("tab:blue", "tab:orange")[k % 2], alpha=0.12, lw=0)
+            if first <= peak < last:
+                ax.axvline(peak / rate, color="tab:red", lw=0.7, alpha=0.8)
         ax.set_ylabel(_lead_name(lead, n_leads))
+        ax.set_xlim(first / rate, last / rate)
     axes[0, 0].set_title(f"record {record}: {int(one.n_beats[0])} beats detected, "
                          f"{int(one.n_tokens[0])} tokens, {int(one.n_dropped[0])} dropped "
                          f"(red: R peaks; shading: cut beats)", fontsize=10)

@@ -1,0 +1,298 @@
+"""Files in and out of the toolkit: raw ECG records, saved models and sentences, embeddings.
+
+- :func:`read_records` -- a folder of WFDB records or a ``.npy`` array -> signals, rate, names;
+- :func:`load_artifact` -- a joblib file saved by the toolkit, checked to be what is expected;
+- :func:`check_embeddings_path` / :func:`save_embeddings` -- embeddings to CSV, Parquet or
+  ``.npy``, chosen by the file extension.
+
+Every user mistake (missing path, wrong kind of file, inconsistent records) raises
+:class:`FileNotFoundError` or :class:`ValueError` with a message naming the file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["EMBEDDING_FORMATS", "check_embeddings_path", "load_artifact", "read_records",
+           "save_embeddings"]
+
+#: File extensions :func:`save_embeddings` writes.
+EMBEDDING_FORMATS = (".csv", ".parquet", ".npy")
+
+_UNITS_TO_MV = {"uv": 1e-3, "µv": 1e-3, "μv": 1e-3}  # other units are kept as they are
+
+
+def _wfdb_headers(folder):
+    return sorted(folder.rglob("*.hea"))
+
+
+def _read_wfdb(header):
+    import wfdb
+
+    base = header.with_suffix("")
+    try:
+        record = wfdb.rdrecord(str(base))
+    except Exception as error:  # wfdb raises many types for a damaged or missing .dat
+        raise ValueError(f"{header}: cannot read the WFDB record ({type(error).__name__}: "
+                         f"{error})") from error
+    if record.p_signal is None:
+        raise ValueError(f"{header}: the record holds no signal")
+    signal = np.asarray(record.p_signal, dtype=np.float32).T
+    for channel, unit in enumerate(record.units or []):
+        scale = _UNITS_TO_MV.get(str(unit).strip().lower())
+        if scale is not None:
+            signal[channel] *= scale
+    return signal, float(record.fs), [str(name) for name in record.sig_name]
+
+
+def read_records(path, sampling_rate=None, max_records=None, verbose=False):
+    """Read raw ECG records: a folder of WFDB records or a ``.npy`` array.
+
+    A folder is searched recursively for WFDB headers (``*.hea``, read with ``wfdb`` with their
+    ``.dat``), in sorted path order; the sampling rate comes from the headers and must be the
+    same for every record, as must the leads. Records of different lengths are cropped to the
+    shortest (with a warning). Signals in µV are converted to mV. A ``.npy`` file holds an array
+    of shape ``(n_records, n_leads, n_samples)`` (or ``(n_records, n_samples)``, one lead) and
+    carries no sampling rate, so ``sampling_rate`` is required.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder (e.g. a PTB-XL ``records100/`` folder, or the PTB-XL root when it holds one
+        sampling rate) or a ``.npy`` file.
+    sampling_rate : float, optional
+        Hz. Required for ``.npy``; for WFDB records it must match the headers if given.
+    max_records : int, optional
+        Read only the first records (in sorted order).
+    verbose : bool, default=False
+        Progress bar over the WFDB records.
+
+    Returns
+    -------
+    X : ndarray of shape (n_records, n_leads, n_samples)
+        float32 for WFDB records; a ``.npy`` array keeps its dtype (memory-mapped).
+    sampling_rate : float
+    names : list of str
+        One per record: the record path relative to ``path`` (WFDB) or the row number (``.npy``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        On another kind of file, a folder without WFDB records, records of different sampling
+        rates or leads, a missing ``sampling_rate`` for ``.npy``, or a wrongly shaped array.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> from heartlang_sk.io import read_records
+    >>> X, y = make_ecg(3, random_state=0)
+    >>> path = Path(tempfile.mkdtemp()) / "ecg.npy"
+    >>> np.save(path, X)
+    >>> signals, rate, names = read_records(path, sampling_rate=100)
+    >>> signals.shape, rate, names
+    ((3, 12, 1000), 100.0, ['0', '1', '2'])
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    if max_records is not None and max_records < 1:
+        raise ValueError(f"max_records must be a positive integer, got {max_records!r}")
+    if path.is_dir():
+        return _read_wfdb_folder(path, sampling_rate, max_records, verbose)
+    if path.suffix.lower() != ".npy":
+        raise ValueError(f"{path}: expected a folder of WFDB records (.hea/.dat) or a .npy array of "
+                         f"shape (n_records, n_leads, n_samples), got a {path.suffix or 'plain'} "
+                         f"file")
+    if sampling_rate is None:
+        raise ValueError(f"{path}: a .npy array holds no sampling rate; give it (--sampling-rate)")
+    try:
+        X = np.load(path, mmap_mode="r", allow_pickle=False)
+    except Exception as error:  # a damaged or non-numpy file
+        raise ValueError(f"{path}: not a readable .npy array ({error})") from error
+    if X.ndim not in (2, 3):
+        raise ValueError(f"{path}: expected an array of shape (n_records, n_leads, n_samples), got "
+                         f"shape {X.shape}")
+    if max_records is not None:
+        X = X[:max_records]
+    return X, float(sampling_rate), [str(i) for i in range(len(X))]
+
+
+def _read_wfdb_folder(folder, sampling_rate, max_records, verbose):
+    headers = _wfdb_headers(folder)
+    if not headers:
+        raise ValueError(f"{folder}: no WFDB records (*.hea) found in this folder or below")
+    headers = headers[:max_records]
+    from tqdm.auto import tqdm
+
+    signals, rates, leads = [], {}, {}
+    for header in tqdm(headers, desc="read WFDB", unit="record", disable=not verbose):
+        signal, rate, names = _read_wfdb(header)
+        signals.append(signal)
+        rates.setdefault(rate, header)
+        leads.setdefault(tuple(names), header)
+    if len(rates) > 1:
+        examples = ", ".join(f"{rate:g} Hz ({header.relative_to(folder)})"
+                             for rate, header in rates.items())
+        raise ValueError(f"{folder}: records have different sampling rates: {examples}; point at a "
+                         f"folder of one rate (e.g. records100/)")
+    if len(leads) > 1:
+        examples = "; ".join(f"{list(names)} ({header.relative_to(folder)})"
+                             for names, header in leads.items())
+        raise ValueError(f"{folder}: records have different leads: {examples}")
+    rate = next(iter(rates))
+    if sampling_rate is not None and not np.isclose(float(sampling_rate), rate):
+        raise ValueError(f"{folder}: the WFDB headers give {rate:g} Hz, but sampling rate "
+                         f"{sampling_rate:g} was asked for")
+    lengths = [s.shape[1] for s in signals]
+    shortest = min(lengths)
+    if max(lengths) != shortest:
+        warnings.warn(f"records have {shortest} to {max(lengths)} samples; all are cropped to the "
+                      f"shortest, {shortest} samples ({shortest / rate:.3g} s)", UserWarning,
+                      stacklevel=3)
+    X = np.stack([s[:, :shortest] for s in signals])
+    names = [str(header.relative_to(folder).with_suffix("")) for header in headers]
+    return X, rate, names
+
+
+def load_artifact(path, expected, what=None):
+    """Load an object saved with joblib and check its type.
+
+    Parameters
+    ----------
+    path : str or path-like
+    expected : type or tuple of types
+        What the file must hold.
+    what : str, optional
+        The expected object in messages, with its article (``"a fitted ECGVocabulary"``);
+        default ``"a <type name>"``.
+
+    Returns
+    -------
+    object
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If it is not a joblib file or holds another kind of object.
+
+    Examples
+    --------
+    >>> import tempfile, joblib
+    >>> from pathlib import Path
+    >>> from heartlang_sk import QRSTokenizer
+    >>> from heartlang_sk.io import load_artifact
+    >>> path = Path(tempfile.mkdtemp()) / "tokenizer.joblib"
+    >>> _ = joblib.dump(QRSTokenizer(sampling_rate=500), path)
+    >>> load_artifact(path, QRSTokenizer)
+    QRSTokenizer(sampling_rate=500)
+    """
+    import joblib
+
+    path = Path(path)
+    what = what or "a " + (expected.__name__ if isinstance(expected, type) else
+                           " or ".join(t.__name__ for t in expected))
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; expected {what}, saved with joblib")
+    try:
+        value = joblib.load(path)
+    except Exception as error:  # unpickling fails in many ways on a foreign file
+        raise ValueError(f"{path}: expected {what}, saved with joblib, but joblib cannot read "
+                         f"it ({type(error).__name__}: {error})") from error
+    if not isinstance(value, expected):
+        raise ValueError(f"{path}: expected {what}, but it holds a {type(value).__name__}")
+    return value
+
+
+def check_embeddings_path(path):
+    """Check that embeddings can be written to ``path`` (its format) before computing them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Ends with ``.csv``, ``.parquet`` or ``.npy``.
+
+    Returns
+    -------
+    str
+        The format: ``"csv"``, ``"parquet"`` or ``"npy"``.
+
+    Raises
+    ------
+    ValueError
+        On another extension.
+    ImportError
+        For ``.parquet`` without pyarrow.
+
+    Examples
+    --------
+    >>> from heartlang_sk.io import check_embeddings_path
+    >>> check_embeddings_path("embeddings.csv")
+    'csv'
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in EMBEDDING_FORMATS:
+        raise ValueError(f"{path}: unknown embeddings format {suffix or '(no extension)'!r}; use "
+                         f"one of {', '.join(EMBEDDING_FORMATS)}")
+    if suffix == ".parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise ImportError("writing Parquet needs pyarrow (pip install pyarrow); or write .csv or "
+                          ".npy")
+    return suffix[1:]
+
+
+def save_embeddings(Z, path, index=None, columns=None):
+    """Write embeddings to CSV, Parquet or ``.npy``, chosen by the extension of ``path``.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_records, n_features)
+    path : str or path-like
+        ``.csv`` or ``.parquet`` (a table: a ``record`` column, then one column per feature) or
+        ``.npy`` (the bare float32 array).
+    index : sequence of str, optional
+        Record names for the ``record`` column; default ``0 .. n-1``.
+    columns : sequence of str, optional
+        Feature names; default ``e0, e1, ...``.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, pandas as pd
+    >>> from pathlib import Path
+    >>> from heartlang_sk.io import save_embeddings
+    >>> path = save_embeddings(np.eye(2), Path(tempfile.mkdtemp()) / "Z.csv", index=["a", "b"])
+    >>> pd.read_csv(path).columns.tolist()
+    ['record', 'e0', 'e1']
+    """
+    kind = check_embeddings_path(path)
+    path = Path(path)
+    Z = np.asarray(Z, dtype=np.float32)
+    if Z.ndim != 2:
+        raise ValueError(f"embeddings must be 2-D (n_records, n_features), got shape {Z.shape}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "npy":
+        np.save(path, Z)
+        return path
+    names = [str(c) for c in columns] if columns is not None else [f"e{i}" for i in range(Z.shape[1])]
+    frame = pd.DataFrame(Z, columns=names)
+    frame.insert(0, "record", list(index) if index is not None else np.arange(len(Z)))
+    if kind == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
