@@ -36,13 +36,13 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
-from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from heartlang_sk._environment import cpu_name, package_version  # noqa: E402
 from heartlang_sk.datasets import load_ptbxl2k  # noqa: E402
 from heartlang_sk.evaluation import (  # noqa: E402
     PUBLISHED,
@@ -130,23 +130,6 @@ def run(args):
 
 
 # -- report ------------------------------------------------------------------------------------------
-def _version(package):
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _cpu():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _cell(summary, model, task, method, fraction):
     row = summary[(summary["model"] == model) & (summary["task"] == task)
                   & (summary["method"] == method) & np.isclose(summary["fraction"], fraction)]
@@ -179,11 +162,11 @@ def report(args, results, resplit, splits, embed_seconds, dims, shape, wall_seco
         "",
         f"- Command: `{command}`",
         f"- Date (UTC): {datetime.now(timezone.utc):%Y-%m-%d %H:%M}",
-        f"- Machine: {platform.platform()}, {_cpu()}, {os.cpu_count()} cores visible, "
+        f"- Machine: {platform.platform()}, {cpu_name()}, {os.cpu_count()} cores visible, "
         f"BLAS threads {os.environ.get('OMP_NUM_THREADS')}; shared with other jobs",
-        f"- Versions: python {platform.python_version()}, heartlang-sk {_version('heartlang-sk')}, "
-        f"numpy {_version('numpy')}, scipy {_version('scipy')}, scikit-learn "
-        f"{_version('scikit-learn')}, pandas {_version('pandas')}, torch {_version('torch')}",
+        f"- Versions: python {platform.python_version()}, heartlang-sk {package_version('heartlang-sk')}, "
+        f"numpy {package_version('numpy')}, scipy {package_version('scipy')}, scikit-learn "
+        f"{package_version('scikit-learn')}, pandas {package_version('pandas')}, torch {package_version('torch')}",
         f"- Wall time: {wall_seconds:.0f} s (embedding all {shape[0]} records: features "
         f"{embed_seconds['features']:.1f} s, raw {embed_seconds['raw']:.1f} s)",
         "",

@@ -59,7 +59,6 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
-from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import joblib  # noqa: E402
@@ -70,6 +69,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from heartlang_sk import (ECGVocabulary, HeartLangEmbedder, HeartLangPretrainer,  # noqa: E402
                           QRSTokenizer)
+from heartlang_sk._environment import cpu_name, package_version  # noqa: E402
 from heartlang_sk.datasets import load_ptbxl2k  # noqa: E402
 from heartlang_sk.evaluation import (PUBLISHED, PUBLISHED_FRACTIONS,  # noqa: E402
                                      evaluate_baselines, evaluate_embedders, protocol_split,
@@ -471,23 +471,6 @@ def evaluate(args, X_all, meta_all, embeddings, spread):
 
 
 # -- report ------------------------------------------------------------------------------------------
-def _version(package):
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _cpu():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
@@ -672,12 +655,12 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
         "",
         f"- Command: `{command}`",
         f"- Date (UTC): {datetime.now(timezone.utc):%Y-%m-%d %H:%M}",
-        f"- Machine: {platform.platform()}, {_cpu()}, {os.cpu_count()} cores visible, torch threads "
+        f"- Machine: {platform.platform()}, {cpu_name()}, {os.cpu_count()} cores visible, torch threads "
         f"{args.threads}, BLAS threads {os.environ.get('OMP_NUM_THREADS')}; shared with other jobs "
         "(times are wall-clock under that contention)",
-        f"- Versions: python {platform.python_version()}, heartlang-sk {_version('heartlang-sk')}, "
-        f"torch {_version('torch')}, skorch {_version('skorch')}, numpy {_version('numpy')}, "
-        f"scikit-learn {_version('scikit-learn')}, pandas {_version('pandas')}",
+        f"- Versions: python {platform.python_version()}, heartlang-sk {package_version('heartlang-sk')}, "
+        f"torch {package_version('torch')}, skorch {package_version('skorch')}, numpy {package_version('numpy')}, "
+        f"scikit-learn {package_version('scikit-learn')}, pandas {package_version('pandas')}",
         f"- Wall time of this run: {wall:.0f} s (models loaded from the cache count only as loading; "
         "their training times are below)",
         "",
