@@ -120,7 +120,7 @@ def parse_args(argv=None):
     parser.add_argument("--vocab-lr", type=float, default=1e-3)
     parser.add_argument("--vocab-batch-size", type=int, default=32,
                         help="32: about 47 updates per epoch on ptbxl-2k, so the quantizer's "
-                             "dead-word restart (every 100 updates) fires within the fit")
+                             "dead-word restart (every 20 updates) fires often within the fit")
     parser.add_argument("--vocab-decay", type=float, default=0.9,
                         help="codebook EMA decay (0.99 lags the encoder on ~50 updates per epoch)")
     parser.add_argument("--encoder-depth", type=int, default=4, help="vocabulary encoder blocks")
@@ -672,7 +672,7 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
         "give the held-out curves. Fold 9 is never seen before the probe.",
         "",
         f"- `ECGVocabulary({', '.join(f'{k}={v!r}' for k, v in vparams.items())})`, other "
-        "parameters at their defaults (β 1, k-means init, dead-word restart every 100 updates).",
+        "parameters at their defaults (β 1, k-means init, dead-word restart every 20 updates).",
         f"- `HeartLangPretrainer(vocabulary, {', '.join(f'{k}={v!r}' for k, v in pparams.items())})`"
         ", other parameters at their defaults (AdamW β (0.9, 0.98), weight decay 0.05, cosine to "
         "1e-5, gradient clip 3).",
