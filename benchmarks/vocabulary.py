@@ -20,7 +20,7 @@ Usage::
         --out benchmarks/results
 
 Writes ``vocabulary.md``, ``vocabulary.csv`` (one row per run and epoch), ``vocabulary_curves.png``,
-``vocabulary_reconstructions.png`` and ``vocabulary_top_words.png`` to ``--out``.
+``vocabulary_reconstructions.png`` and ``vocabulary_top_words.png`` to ``--out`` (stem set by ``--name``).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-records", type=int, default=None, help="first N records per split (smoke runs)")
+    parser.add_argument("--name", default="vocabulary", help="stem of the output files")
     parser.add_argument("--kmeans-reference", action="store_true",
                         help="only print the held-out R² of PCA and of k-means on the raw beats")
     return parser.parse_args(argv)
@@ -178,7 +179,7 @@ def report(args, argv, history, summaries, n_train, n_test, wall):
             f"{s['perplexity_train']:.0f} | {s['fit_wall_s']:.0f} | {s['median_train_tokens_per_s']:,.0f} | "
             f"{s['transform_tokens_per_s']:,.0f} |")
     lines += ["", "Parameters: `" + json.dumps(summaries[0]["params"]) + "`", "",
-              "## Per epoch", "", "![curves](vocabulary_curves.png)", ""]
+              "## Per epoch", "", f"![curves]({args.name}_curves.png)", ""]
     columns = ["run", "epoch", "train_r2", "valid_r2", "active_words", "perplexity", "words_restarted",
                "train_loss", "valid_loss", "dur", "train_tokens_per_s"]
     table = history[[c for c in columns if c in history]]
@@ -190,9 +191,9 @@ def report(args, argv, history, summaries, n_train, n_test, wall):
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Pictures (restart run)", "",
               "Beats of fold 9 and their reconstruction from their word (paper Figure 4):", "",
-              "![reconstructions](vocabulary_reconstructions.png)", "",
+              f"![reconstructions]({args.name}_reconstructions.png)", "",
               "Average beat of the most frequent words on fold 9 (paper Figure 3):", "",
-              "![top words](vocabulary_top_words.png)", ""]
+              f"![top words]({args.name}_top_words.png)", ""]
     return "\n".join(lines)
 
 
@@ -216,17 +217,17 @@ def main(argv=None):
         fitted[name] = vocabulary
         print(json.dumps({k: v for k, v in summary.items() if k != "params"}), flush=True)
     history = pd.concat(histories, ignore_index=True)
-    history.to_csv(out / "vocabulary.csv", index=False)
-    plot_curves(history, args.n_words, out / "vocabulary_curves.png")
+    history.to_csv(out / f"{args.name}.csv", index=False)
+    plot_curves(history, args.n_words, out / f"{args.name}_curves.png")
 
     from heartlang_sk.plotting_vocabulary import plot_reconstructions, plot_top_words
 
     shown = fitted.get("restart") or next(iter(fitted.values()))
-    plot_reconstructions(shown, test, n_beats=12, path=out / "vocabulary_reconstructions.png")
-    plot_top_words(shown, test, path=out / "vocabulary_top_words.png")
+    plot_reconstructions(shown, test, n_beats=12, path=out / f"{args.name}_reconstructions.png")
+    plot_top_words(shown, test, path=out / f"{args.name}_top_words.png")
     text = report(args, argv, history, summaries, (len(train), real_tokens(train)),
                   (len(test), real_tokens(test)), time.perf_counter() - start)
-    (out / "vocabulary.md").write_text(text)
+    (out / f"{args.name}.md").write_text(text)
     print(text)
 
 
