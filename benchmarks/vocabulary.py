@@ -116,13 +116,13 @@ def fit_run(args, name, train, test):
 
     n_test_tokens = real_tokens(test)
     start = time.perf_counter()
-    vocabulary.transform(test)
+    held_out_words = vocabulary.transform(test)
     transform_rate = n_test_tokens / (time.perf_counter() - start)
     summary = {
         "run": name, "params": {k: v for k, v in vocabulary.get_params().items() if k != "verbose"},
         "fit_wall_s": wall, "held_out": vocabulary.reconstruction_errors(test),
         "active_words_train": vocabulary.n_active_words_, "perplexity_train": vocabulary.perplexity_,
-        "active_words_held_out": int(np.unique(vocabulary.transform(test)).size - 1),
+        "active_words_held_out": int(np.unique(held_out_words[held_out_words >= 0]).size),
         "transform_tokens_per_s": transform_rate,
         "median_train_tokens_per_s": float(history["train_tokens_per_s"].median()),
     }
