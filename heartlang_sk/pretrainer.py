@@ -12,7 +12,7 @@ from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScorin
 from ._inputs import check_sentences
 from .distributed import make_net
 from .nn import ECGFORMER_SIZES
-from .nn.objectives import PretrainingObjective
+from .nn.objectives import MASK_UNITS, PretrainingObjective
 from .training import (SentenceDataset, WarmupCosine, device_batches, fit_net, history_frame,
                        resolve_device, torch_seed, validation_split)
 
@@ -50,6 +50,10 @@ class HeartLangPretrainer(BaseEstimator):
     use_cls : bool, default=False
         Add a CLS token (for ``HeartLangEmbedder(pooling="cls")``).
     mask_ratio : float, default=0.5
+    mask_unit : {"token", "lead"}, default="token"
+        ``"token"`` masks ``mask_ratio`` of the real beats (the paper); ``"lead"`` masks every beat
+        of ``mask_ratio`` of each sentence's leads (an ablation: the encoder must infer a lead from
+        the others; see ``benchmarks/results/pretraining_ablation.md``).
     max_epochs : int, default=10
         ``0`` gives the random-initialised encoder (the no-pre-training baseline).
     batch_size : int, default=64
@@ -105,6 +109,7 @@ class HeartLangPretrainer(BaseEstimator):
     """
 
     def __init__(self, vocabulary=None, size="tiny", *, depth=None, use_cls=False, mask_ratio=0.5,
+                 mask_unit="token",
                  max_epochs=10, batch_size=64, lr=5e-4, min_lr=1e-5, weight_decay=0.05,
                  warmup_epochs=1.0, gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None,
                  resume=True, init_from=None, device="auto", precision="auto", random_state=None,
@@ -114,6 +119,7 @@ class HeartLangPretrainer(BaseEstimator):
         self.depth = depth
         self.use_cls = use_cls
         self.mask_ratio = mask_ratio
+        self.mask_unit = mask_unit
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -138,6 +144,8 @@ class HeartLangPretrainer(BaseEstimator):
             raise ValueError(f"max_epochs must be a non-negative integer, got {self.max_epochs!r}")
         if not 0.0 < self.mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio!r}")
+        if self.mask_unit not in MASK_UNITS:
+            raise ValueError(f"mask_unit must be one of {list(MASK_UNITS)}, got {self.mask_unit!r}")
         if self.vocabulary is None and self.max_epochs > 0:
             raise ValueError("pre-training needs a vocabulary (an ECGVocabulary) for its target words;"
                              " vocabulary=None is only for max_epochs=0 (random-initialised encoder)")
@@ -167,7 +175,8 @@ class HeartLangPretrainer(BaseEstimator):
         return make_net(
             PretrainingObjective, accelerator=self.accelerator,
             module__encoder_config=encoder_config, module__n_words=n_words,
-            module__mask_ratio=self.mask_ratio, optimizer=torch.optim.AdamW,
+            module__mask_ratio=self.mask_ratio, module__mask_unit=self.mask_unit,
+            optimizer=torch.optim.AdamW,
             optimizer__betas=(0.9, 0.98), optimizer__weight_decay=self.weight_decay, lr=self.lr,
             max_epochs=self.max_epochs, batch_size=self.batch_size, train_split=validation,
             callbacks=callbacks, iterator_train__shuffle=True,
@@ -225,14 +234,13 @@ class HeartLangPretrainer(BaseEstimator):
             raise ValueError("score needs the vocabulary's target words; this pretrainer has none")
         sentences = check_sentences(self, X, reset=False)
         words = self.vocabulary_.transform(sentences)
-        model = self.net_.module_.model.eval()
+        objective = self.net_.module_
+        model = objective.model.eval()
         device = self.net_.device
         generator = torch.Generator().manual_seed(0)
         hits = total = 0
-        from .nn import random_token_mask
-
         for batch in device_batches(sentences, self.batch_size, device, words=words):
-            mask = random_token_mask(batch["leads"] == 0, self.mask_ratio, generator).to(device)
+            mask = objective.draw_mask(batch["leads"], generator)
             logits = model(batch["tokens"], batch["leads"], batch["times"], mask, only_masked=True)
             target = batch["words"][mask]
             keep = target >= 0

@@ -23,6 +23,7 @@ from heartlang_sk.nn import (
     masked_mean,
     masked_word_loss,
     perplexity,
+    random_lead_mask,
     random_token_mask,
     resolve_ecgformer_config,
     spherical_kmeans,
@@ -500,6 +501,25 @@ def test_random_token_mask_counts_padding_and_seed():
     assert not random_token_mask(padding, 0.0).any()
     with pytest.raises(ValueError):
         random_token_mask(padding, 1.5)
+
+
+def test_random_lead_mask_masks_whole_leads_and_never_padding():
+    # Sentence 0: 12 leads x 10 beats; sentence 1: 5 leads x 3 beats, then padding; sentence 2: empty.
+    leads = torch.zeros(3, 128, dtype=torch.long)
+    leads[0, :120] = torch.arange(1, 13).repeat_interleave(10)
+    leads[1, :15] = torch.arange(1, 6).repeat_interleave(3)
+    mask = random_lead_mask(leads, 0.5, torch.Generator().manual_seed(0))
+    assert not (mask & (leads == 0)).any()
+    for b, n_leads in enumerate((12, 5, 0)):
+        masked_leads = set(leads[b][mask[b]].tolist())
+        assert len(masked_leads) == round(0.5 * n_leads)
+        # A masked lead is masked in every one of its beats.
+        assert all(bool(mask[b][leads[b] == lead].all()) for lead in masked_leads)
+    again = random_lead_mask(leads, 0.5, torch.Generator().manual_seed(0))
+    assert torch.equal(mask, again)
+    assert torch.equal(random_lead_mask(leads, 1.0), leads > 0)
+    with pytest.raises(ValueError):
+        random_lead_mask(leads, -0.1)
 
 
 def test_masked_word_predictor_and_loss():

@@ -92,6 +92,19 @@ def test_masking_covers_half_of_real_beats_and_never_padding(sentences, pretrain
     assert total == pytest.approx(0.5 * n_real.mean() * 18, rel=0.15)
 
 
+def test_lead_masking_trains_on_whole_masked_leads(sentences, vocabulary):
+    pre = HeartLangPretrainer(vocabulary, **dict(PRE, max_epochs=1, mask_unit="lead")).fit(sentences)
+    objective = pre.net_.module_
+    leads = torch.as_tensor(sentences.leads[:4].astype(np.int64))
+    mask = objective.draw_mask(leads, torch.Generator().manual_seed(0))
+    for row, row_mask in zip(leads, mask):
+        for lead in set(row[row_mask].tolist()):
+            assert bool(row_mask[row == lead].all())
+    assert 0.0 <= pre.score(sentences) <= 1.0
+    with pytest.raises(ValueError, match="mask_unit"):
+        HeartLangPretrainer(vocabulary, **dict(PRE, mask_unit="beat")).fit(sentences)
+
+
 def test_unfitted_vocabulary_is_fitted_first_and_the_parameter_is_left_alone(sentences):
     vocabulary = ECGVocabulary(**VOCAB)
     pre = HeartLangPretrainer(vocabulary, **dict(PRE, max_epochs=1)).fit(sentences)

@@ -19,7 +19,7 @@ from .ecgformer import (
 from .embedding import BeatConvStem, LeadTimeEmbedding, LinearStem
 from .heads import ClassificationHead, ECGFormerClassifier, MaskedWordPredictor, masked_word_loss
 from .kmeans import cosine_nearest, spherical_kmeans
-from .masking import random_token_mask
+from .masking import random_lead_mask, random_token_mask
 from .objectives import ClassificationObjective, PretrainingObjective, VocabularyObjective, reconstruction_sums
 from .pooling import masked_mean
 from .quantizer import NormEMAQuantizer, QuantizerOutput, perplexity
@@ -58,6 +58,7 @@ __all__ = [
     "masked_mean",
     "masked_word_loss",
     "perplexity",
+    "random_lead_mask",
     "random_token_mask",
     "resolve_ecgformer_config",
     "spherical_kmeans",

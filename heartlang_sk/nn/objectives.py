@@ -9,8 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .heads import ECGFormerClassifier, MaskedWordPredictor, masked_word_loss
-from .masking import random_token_mask
+from .masking import random_lead_mask, random_token_mask
 from .vqhbr import VQHeartbeatReconstructor, vqhbr_loss
+
+MASK_UNITS = ("token", "lead")
 
 __all__ = ["ClassificationObjective", "PretrainingObjective", "VocabularyObjective", "reconstruction_sums"]
 
@@ -86,6 +88,9 @@ class PretrainingObjective(nn.Module):
     n_words : int
         Vocabulary size.
     mask_ratio : float, default=0.5
+    mask_unit : {"token", "lead"}, default="token"
+        Mask single beats (the paper, :func:`~heartlang_sk.nn.random_token_mask`) or every beat of
+        ``mask_ratio`` of the leads (:func:`~heartlang_sk.nn.random_lead_mask`).
 
     Examples
     --------
@@ -100,13 +105,22 @@ class PretrainingObjective(nn.Module):
     6
     """
 
-    def __init__(self, encoder_config, n_words, mask_ratio=0.5):
+    def __init__(self, encoder_config, n_words, mask_ratio=0.5, mask_unit="token"):
         super().__init__()
+        if mask_unit not in MASK_UNITS:
+            raise ValueError(f"mask_unit must be one of {sorted(MASK_UNITS)}, got {mask_unit!r}")
         self.model = MaskedWordPredictor(encoder_config, n_words)
         self.mask_ratio = float(mask_ratio)
+        self.mask_unit = mask_unit
+
+    def draw_mask(self, leads, generator=None):
+        """The positions to mask, (B, l) bool, by ``mask_unit`` (never padding)."""
+        if self.mask_unit == "lead":
+            return random_lead_mask(leads, self.mask_ratio, generator).to(leads.device)
+        return random_token_mask(leads == 0, self.mask_ratio, generator).to(leads.device)
 
     def forward(self, tokens, leads, times, words):
-        mask = random_token_mask(leads == 0, self.mask_ratio).to(tokens.device)
+        mask = self.draw_mask(leads)
         logits = self.model(tokens, leads, times, mask, only_masked=True)
         terms = masked_word_loss(logits, words, mask)
         return {"loss": terms["loss"], "masked_accuracy": terms["accuracy"].float(),
