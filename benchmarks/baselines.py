@@ -41,7 +41,9 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _arguments import comma_list  # noqa: E402
 from heartlang_sk._environment import cpu_name, package_version  # noqa: E402
 from heartlang_sk.datasets import load_ptbxl2k  # noqa: E402
 from heartlang_sk.evaluation import (  # noqa: E402
@@ -69,21 +71,17 @@ def _default(function, name):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="ptbxl-2k folder")
-    parser.add_argument("--tasks", default="super,sub,form,rhythm")
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--fractions", default="0.01,0.1,1.0")
-    parser.add_argument("--methods", default="sklearn", help="sklearn and/or torch")
+    parser.add_argument("--tasks", type=comma_list(), default="super,sub,form,rhythm")
+    parser.add_argument("--seeds", type=comma_list(int), default="0,1,2")
+    parser.add_argument("--fractions", type=comma_list(float), default="0.01,0.1,1.0")
+    parser.add_argument("--methods", type=comma_list(), default="sklearn", help="sklearn and/or torch")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     parser.add_argument("--no-resplit-check", action="store_true",
                         help="skip the 100%% regime with a new validation split per seed")
     args = parser.parse_args(argv)
-    args.tasks = [task.strip() for task in args.tasks.split(",") if task.strip()]
     unknown = [task for task in args.tasks if task not in TASK_TITLES]
     if unknown:
         parser.error(f"unknown task(s) {unknown}; choose from {list(TASK_TITLES)}")
-    args.seeds = [int(seed) for seed in args.seeds.split(",")]
-    args.fractions = [float(fraction) for fraction in args.fractions.split(",")]
-    args.methods = [method.strip() for method in args.methods.split(",")]
     return args
 
 

@@ -66,7 +66,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _arguments import comma_list  # noqa: E402
 from heartlang_sk import (ECGVocabulary, HeartLangEmbedder, HeartLangPretrainer,  # noqa: E402
                           QRSTokenizer)
 from heartlang_sk._environment import cpu_name, package_version  # noqa: E402
@@ -101,16 +103,16 @@ def parse_args(argv=None):
     parser.add_argument("--size", default="tiny", help="ECGFormer size of vocabulary and encoder")
     parser.add_argument("--depth", type=int, default=None,
                         help="encoder blocks of the pretrainer (default: the size's depth)")
-    parser.add_argument("--tasks", default="super,sub,form,rhythm")
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--fractions", default="0.01,0.1,1.0")
-    parser.add_argument("--methods", default="sklearn,torch",
+    parser.add_argument("--tasks", type=comma_list(), default="super,sub,form,rhythm")
+    parser.add_argument("--seeds", type=comma_list(int), default="0,1,2")
+    parser.add_argument("--fractions", type=comma_list(float), default="0.01,0.1,1.0")
+    parser.add_argument("--methods", type=comma_list(), default="sklearn,torch",
                         help="probes: sklearn for every embedding; torch (the paper's linear head) "
                              "too for the encoders with the first pooling, if listed")
-    parser.add_argument("--pooling", default="mean,lead",
+    parser.add_argument("--pooling", type=comma_list(), default="mean,lead",
                         help="HeartLangEmbedder pooling(s), comma-separated: mean and/or lead; "
                              "the first one is the headline (floors)")
-    parser.add_argument("--random-init-seeds", default="0,1,2,3,4",
+    parser.add_argument("--random-init-seeds", type=comma_list(int), default="0,1,2,3,4",
                         help="initialisation seeds of extra random-init encoders: the spread of the "
                              "no-pre-training baseline over its random weights (100%% regime)")
     # vocabulary (explicit: ECGVocabulary's defaults are being tuned elsewhere)
@@ -150,18 +152,12 @@ def parse_args(argv=None):
                         help="records per fold in --quick mode")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    args.tasks = [task.strip() for task in args.tasks.split(",") if task.strip()]
     unknown = [task for task in args.tasks if task not in TASK_TITLES]
     if unknown:
         parser.error(f"unknown task(s) {unknown}; choose from {list(TASK_TITLES)}")
-    args.seeds = [int(seed) for seed in args.seeds.split(",")]
-    args.fractions = [float(fraction) for fraction in args.fractions.split(",")]
-    args.methods = [method.strip() for method in args.methods.split(",") if method.strip()]
-    args.poolings = [p.strip() for p in args.pooling.split(",") if p.strip()]
+    args.poolings = args.pooling
     if not args.poolings or any(p not in ("mean", "lead") for p in args.poolings):
         parser.error("--pooling must be mean and/or lead")
-    args.random_init_seeds = [int(seed) for seed in args.random_init_seeds.split(",")
-                              if seed.strip()]
     if "sklearn" not in args.methods:
         parser.error("--methods must include sklearn (the floors and diagnostics use it)")
     if args.quick:
