@@ -549,11 +549,30 @@ def _tokenize(args):
     return 0
 
 
-def _vocabulary(args):
+def _fit_and_save(args, estimator, sentences, *, doing, model_file, history_file, title, draw,
+                  summary, start):
+    """The tail shared by ``vocabulary`` and ``pretrain``: fit, write the model, its history CSV and
+    a report (``draw(report)`` adds the pictures), print ``summary()`` (unless empty) and the
+    stage's time."""
     import joblib
 
     from .report import Report
 
+    print(f"{doing} on {sentences}")
+    estimator.fit(sentences)
+    out = _folder(args.out)
+    joblib.dump(estimator, out / model_file)
+    estimator.history_.to_csv(out / history_file, index=False)
+    report = Report(out, title)
+    draw(report)
+    line = summary()
+    if line:
+        print(line)
+    _stage(f"wrote {model_file}, {history_file} and {len(report.figures)} PNG(s) to {out}/", start)
+    return 0
+
+
+def _vocabulary(args):
     start = time.perf_counter()
     verbose = _verbose(args)
     _setup_torch(args)
@@ -561,24 +580,15 @@ def _vocabulary(args):
     sentences = _load_sentences(args.sentences)
     vocabulary = _new_vocabulary(args, verbose, n_words=args.n_words, word_dim=args.word_dim,
                                  max_epochs=args.epochs)
-    print(f"fitting the ECG vocabulary on {sentences}")
-    vocabulary.fit(sentences)
-    out = _folder(args.out)
-    joblib.dump(vocabulary, out / "vocabulary.joblib")
-    vocabulary.history_.to_csv(out / "vocabulary_history.csv", index=False)
-    report = Report(out, "ECG vocabulary")
-    _vocabulary_pictures(report, vocabulary, sentences, map_method=args.map)
-    print(_vocabulary_summary(vocabulary))
-    _stage(f"wrote vocabulary.joblib, vocabulary_history.csv and {len(report.figures)} PNGs to "
-           f"{out}/", start)
-    return 0
+    return _fit_and_save(args, vocabulary, sentences, doing="fitting the ECG vocabulary",
+                         model_file="vocabulary.joblib", history_file="vocabulary_history.csv",
+                         title="ECG vocabulary", start=start,
+                         draw=lambda report: _vocabulary_pictures(report, vocabulary, sentences,
+                                                                  map_method=args.map),
+                         summary=lambda: _vocabulary_summary(vocabulary))
 
 
 def _pretrain(args):
-    import joblib
-
-    from .report import Report
-
     start = time.perf_counter()
     verbose = _verbose(args)
     _setup_torch(args)
@@ -587,18 +597,12 @@ def _pretrain(args):
     vocabulary = _load_vocabulary(args.vocabulary)
     pretrainer = _new_pretrainer(vocabulary, args, verbose, depth=args.depth,
                                  max_epochs=args.epochs)
-    print(f"pre-training on {sentences}")
-    pretrainer.fit(sentences)
-    out = _folder(args.out)
-    joblib.dump(pretrainer, out / "pretrainer.joblib")
-    pretrainer.history_.to_csv(out / "pretraining_history.csv", index=False)
-    report = Report(out, "pre-training")
-    _pretraining_pictures(report, pretrainer)
-    if not pretrainer.history_.empty:
-        print(_pretrainer_summary(pretrainer))
-    _stage(f"wrote pretrainer.joblib, pretraining_history.csv and {len(report.figures)} PNG(s) to "
-           f"{out}/", start)
-    return 0
+    return _fit_and_save(args, pretrainer, sentences, doing="pre-training",
+                         model_file="pretrainer.joblib", history_file="pretraining_history.csv",
+                         title="pre-training", start=start,
+                         draw=lambda report: _pretraining_pictures(report, pretrainer),
+                         summary=lambda: (None if pretrainer.history_.empty
+                                          else _pretrainer_summary(pretrainer)))
 
 
 def _embed(args):
