@@ -50,6 +50,8 @@ class HeartLangPretrainer(BaseEstimator):
     use_cls : bool, default=False
         Add a CLS token (for ``HeartLangEmbedder(pooling="cls")``).
     mask_ratio : float, default=0.5
+        Share of the real beats masked (the paper's 0.5). On ptbxl-2k at ``tiny`` size, 0.85 gave
+        the best linear probe of the settings in ``benchmarks/results/pretraining_ablation.md``.
     mask_unit : {"token", "lead"}, default="token"
         ``"token"`` masks ``mask_ratio`` of the real beats (the paper); ``"lead"`` masks every beat
         of ``mask_ratio`` of each sentence's leads (an ablation: the encoder must infer a lead from
