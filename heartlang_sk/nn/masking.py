@@ -5,6 +5,15 @@ import torch
 __all__ = ["random_lead_mask", "random_token_mask"]
 
 
+def _choose_uniformly(candidates, ratio, generator=None):
+    """``round(ratio * n)`` of each row's ``n`` candidate slots, drawn uniformly: (B, k) bool."""
+    device = generator.device if generator is not None else candidates.device
+    scores = torch.rand(candidates.shape, generator=generator, device=device).to(candidates.device)
+    scores = scores.masked_fill(~candidates, 2.0)  # non-candidates sort after every candidate
+    n_chosen = torch.round(candidates.sum(dim=1).double() * ratio).long()
+    return scores.argsort(dim=1).argsort(dim=1) < n_chosen[:, None]
+
+
 def random_token_mask(padding_mask, ratio=0.5, generator=None):
     """Draw a random mask over the real tokens of each sentence.
 
@@ -37,13 +46,7 @@ def random_token_mask(padding_mask, ratio=0.5, generator=None):
     """
     if not 0.0 <= ratio <= 1.0:
         raise ValueError(f"ratio must be in [0, 1], got {ratio}")
-    padding_mask = padding_mask.bool()
-    device = generator.device if generator is not None else padding_mask.device
-    scores = torch.rand(padding_mask.shape, generator=generator, device=device).to(padding_mask.device)
-    scores = scores.masked_fill(padding_mask, 2.0)  # padding sorts after every real token
-    n_masked = torch.round((~padding_mask).sum(dim=1).double() * ratio).long()
-    ranks = scores.argsort(dim=1).argsort(dim=1)
-    return ranks < n_masked[:, None]
+    return _choose_uniformly(~padding_mask.bool(), ratio, generator)
 
 
 def random_lead_mask(leads, ratio=0.5, generator=None):
@@ -87,9 +90,4 @@ def random_lead_mask(leads, ratio=0.5, generator=None):
     present = torch.zeros(leads.shape[0], n_slots, dtype=torch.bool, device=leads.device)
     present.scatter_(1, leads, True)
     present[:, 0] = False
-    device = generator.device if generator is not None else leads.device
-    scores = torch.rand(present.shape, generator=generator, device=device).to(leads.device)
-    scores = scores.masked_fill(~present, 2.0)  # absent leads and the padding slot sort last
-    n_masked = torch.round(present.sum(dim=1).double() * ratio).long()
-    chosen = (scores.argsort(dim=1).argsort(dim=1) < n_masked[:, None]) & present
-    return torch.gather(chosen, 1, leads)
+    return torch.gather(_choose_uniformly(present, ratio, generator), 1, leads)
