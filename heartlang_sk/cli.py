@@ -207,13 +207,18 @@ def build_parser():
                                           "of shape (n_records, n_leads, n_samples)")
     tokenize.add_argument("--plots", type=int, default=2,
                           help="draw the tokenization of the first N records (default 2)")
+    tokenize.add_argument("--store", action="store_true",
+                          help="stream the records chunk by chunk into a memory-mapped sentence "
+                               "store (the folder sentences/) instead of sentences.joblib: for "
+                               "folders larger than memory; later commands take the folder")
     tokenize.set_defaults(run=_tokenize)
 
     vocabulary = commands.add_parser(
         "vocabulary", parents=[output, training], help="learn the ECG vocabulary",
         description="Fit an ECGVocabulary on saved sentences; save it with its history and "
                     "pictures (reconstructions, top words, vocabulary map, training curves).")
-    vocabulary.add_argument("sentences", help="sentences.joblib from 'heartlang-sk tokenize'")
+    vocabulary.add_argument("sentences", help="sentences.joblib (or the sentences/ store) from "
+                                              "'heartlang-sk tokenize'")
     vocabulary.add_argument("--n-words", type=int, default=None,
                             help="vocabulary size (default: the estimator's, 8192)")
     vocabulary.add_argument("--word-dim", type=int, default=None,
@@ -230,7 +235,8 @@ def build_parser():
         "pretrain", parents=[output, training], help="masked-sentence pre-training",
         description="Fit a HeartLangPretrainer on saved sentences with a saved vocabulary; save "
                     "it with its history and training curves.")
-    pretrain.add_argument("sentences", help="sentences.joblib from 'heartlang-sk tokenize'")
+    pretrain.add_argument("sentences", help="sentences.joblib (or the sentences/ store) from "
+                                            "'heartlang-sk tokenize'")
     pretrain.add_argument("--vocabulary", required=True,
                           help="vocabulary.joblib from 'heartlang-sk vocabulary'")
     pretrain.add_argument("--depth", type=int, default=None,
@@ -248,7 +254,8 @@ def build_parser():
         help="one vector per record from a pre-trained encoder",
         description="Embed saved sentences, or raw records tokenized on the fly, with the frozen "
                     "encoder of a saved pretrainer.")
-    embed.add_argument("input", help="sentences.joblib, a folder of WFDB records or a .npy array")
+    embed.add_argument("input", help="sentences.joblib, a sentences/ store, a folder of WFDB "
+                                     "records or a .npy array")
     embed.add_argument("--pretrainer", required=True,
                        help="pretrainer.joblib from 'heartlang-sk pretrain'")
     embed.add_argument("--pooling", default="mean", choices=("mean", "lead", "cls"),
@@ -356,6 +363,10 @@ def _load_sentences(path):
     from .io import load_artifact
     from .sentences import ECGSentences
 
+    if Path(path).is_dir():  # a sentence store from 'tokenize --store', opened memory-mapped
+        from .store import load_sentences
+
+        return load_sentences(path)
     return load_artifact(path, ECGSentences, "ECG sentences (sentences.joblib from "
                                                      "'heartlang-sk tokenize')")
 
@@ -532,21 +543,59 @@ def _tokenize(args):
     start = time.perf_counter()
     verbose = _verbose(args)
     _folder(args.out, create=False)
-    X, rate, names = read_records(args.records, args.sampling_rate, args.max_records, verbose)
-    print(f"read {X.shape[0]} records x {X.shape[1]} leads x {X.shape[2]} samples at {rate:g} Hz "
-          f"from {args.records}")
-    _check_finite(X, names)
-    sentences = _tokenizer(rate, args, verbose, args.bandpass).fit_transform(X)
+    if args.store:
+        X, rate, names = _lazy_records(args, verbose)
+        what = "found"
+    else:
+        X, rate, names = read_records(args.records, args.sampling_rate, args.max_records, verbose)
+        _check_finite(X, names)
+        what = "read"
+    print(f"{what} {X.shape[0]} records x {X.shape[1]} leads x {X.shape[2]} samples at {rate:g} Hz "
+          f"in {args.records}")
+    tokenizer = _tokenizer(rate, args, verbose, args.bandpass)
     out = _folder(args.out)
-    joblib.dump(sentences, out / "sentences.joblib")
+    if args.store:
+        from .store import tokenize_to_store
+
+        sentences = tokenize_to_store(tokenizer, X, out / "sentences", overwrite=True,
+                                      verbose=verbose)
+        written = "the sentence store sentences/"
+    else:
+        sentences = tokenizer.fit_transform(X)
+        joblib.dump(sentences, out / "sentences.joblib")
+        written = "sentences.joblib"
     pd.DataFrame({"record": names, "n_beats": sentences.n_beats, "n_tokens": sentences.n_tokens,
                   "n_dropped": sentences.n_dropped}).to_csv(out / "records.csv", index=False)
     report = Report(out, "tokenization")
     _tokenization_pictures(report, sentences, range(min(max(args.plots, 0), len(sentences))))
     print(f"{sentences}; {_beats_per_record(sentences)}, tokens dropped "
           f"{int(sentences.n_dropped.sum())}")
-    _stage(f"wrote sentences.joblib, records.csv and {len(report.figures)} PNGs to {out}/", start)
+    _stage(f"wrote {written}, records.csv and {len(report.figures)} PNGs to {out}/", start)
     return 0
+
+
+def _lazy_records(args, verbose):
+    """Records for ``tokenize --store``, read chunk by chunk: a WFDB folder through
+    :class:`~heartlang_sk.store.WFDBRecords`, a ``.npy`` array memory-mapped. NaN samples of WFDB
+    records (missing leads) become 0, so the tokenizer treats such a lead as flat."""
+    from .io import read_records
+    from .store import WFDBRecords
+
+    source = Path(args.records)
+    if not source.is_dir():
+        return read_records(source, args.sampling_rate, args.max_records, verbose)  # memory-mapped
+    reader = WFDBRecords(source)
+    if len(reader) == 0:
+        raise ValueError(f"{source}: no WFDB records (.hea) in this folder")
+    if args.max_records is not None:
+        if args.max_records < 1:
+            raise ValueError(f"max_records must be a positive integer, got {args.max_records!r}")
+        reader = reader[:args.max_records]
+    rate = reader.sampling_rate
+    if args.sampling_rate is not None and float(args.sampling_rate) != rate:
+        raise ValueError(f"{source}: the headers say {rate:g} Hz, --sampling-rate says "
+                         f"{args.sampling_rate:g}")
+    return reader, rate, list(reader.records)
 
 
 def _fit_and_save(args, estimator, sentences, *, doing, model_file, history_file, title, draw,
@@ -618,8 +667,8 @@ def _embed(args):
     if source.is_file() and source.suffix.lower() not in (".joblib", ".npy"):
         raise ValueError(f"{source}: expected sentences.joblib, a folder of WFDB records or a .npy "
                          f"array, got a {source.suffix or 'plain'} file")
-    if source.suffix.lower() == ".joblib":
-        sentences = _load_sentences(source)
+    if source.suffix.lower() == ".joblib" or (source / "header.json").is_file():
+        sentences = _load_sentences(source)  # sentences.joblib, or a store from 'tokenize --store'
         names = _record_names(source, len(sentences))
     else:
         X, rate, names = read_records(source, args.sampling_rate, args.max_records, verbose)

@@ -263,7 +263,8 @@ class WFDBRecords:
     Attributes
     ----------
     sampling_rate : float
-        Of the first record (all records must share it).
+        Of the first record. All records must share it: reading one at another rate raises
+        ``ValueError`` (a folder holding PTB-XL's ``records100/`` and ``records500/``, say).
     shape : tuple
         ``(n_records, n_leads, n_samples)`` from the first record's header.
 
@@ -300,7 +301,7 @@ class WFDBRecords:
 
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)):
-            return self._read(self.records[key])
+            return self._read(self.records[key], self.sampling_rate)
         if isinstance(key, slice):
             return self._subset(self.records[key])
         return self._subset([self.records[i] for i in np.arange(len(self))[key]])
@@ -322,10 +323,14 @@ class WFDBRecords:
         n_leads = header.n_sig if self.channels is None else len(self.channels)
         return (len(self), n_leads, header.sig_len)
 
-    def _read(self, name):
+    def _read(self, name, sampling_rate=None):
         import wfdb
 
         signal, fields = wfdb.rdsamp(str(self.root / name), channels=self.channels)
+        if sampling_rate is not None and float(fields["fs"]) != sampling_rate:
+            raise ValueError(f"{self.root / name}: {float(fields['fs']):g} Hz, but the first record "
+                             f"is at {sampling_rate:g} Hz; every record must share one sampling "
+                             f"rate (e.g. PTB-XL's records100/ or records500/, not both)")
         record = np.ascontiguousarray(signal.T, dtype=np.float32)
         for lead, unit in enumerate(fields.get("units") or []):
             if str(unit).strip().lower() in ("uv", "µv", "μv"):
@@ -335,7 +340,8 @@ class WFDBRecords:
         return record
 
     def __array__(self, dtype=None, copy=None):
-        records = [self._read(name) for name in self.records]
+        rate = self.sampling_rate if self.records else None
+        records = [self._read(name, rate) for name in self.records]
         lengths = {r.shape for r in records}
         if len(lengths) > 1:
             raise ValueError(f"WFDB records of different shapes {sorted(lengths)}: read records of "

@@ -16,6 +16,7 @@ import torch
 from heartlang_sk import ECGSentences, ECGVocabulary, HeartLangPretrainer
 from heartlang_sk.cli import build_parser, main
 from heartlang_sk.datasets import make_ecg
+from heartlang_sk.store import load_sentences
 
 # Records without a label for the task are dropped with a warning: expected with these subsets.
 pytestmark = pytest.mark.filterwarnings("ignore:load_ptbxl:UserWarning")
@@ -80,6 +81,31 @@ def test_tokenize_reads_a_wfdb_folder_with_its_sampling_rate(ptbxl_path, tmp_pat
     assert sentences.sampling_rate == 100 and sentences.signals.shape == (3, 12, 1000)
     assert pd.read_csv(tmp_path / "records.csv")["record"].tolist() == [
         "00000/00001_lr", "00000/00002_lr", "00000/00003_lr"]
+
+
+def test_tokenize_store_streams_a_wfdb_folder_into_a_sentence_store(ptbxl_path, stages, tmp_path):
+    folder = ptbxl_path / "records100"
+    assert run("tokenize", folder, "--store", "--max-records", 6, "--plots", 1,
+               "--out", tmp_path / "lazy") == 0
+    assert run("tokenize", folder, "--max-records", 6, "--plots", 0, "--out", tmp_path / "eager") == 0
+    store = tmp_path / "lazy" / "sentences"
+    assert (store / "header.json").is_file() and not (tmp_path / "lazy" / "sentences.joblib").exists()
+    streamed = load_sentences(store)
+    eager = joblib.load(tmp_path / "eager" / "sentences.joblib")
+    assert isinstance(streamed.signals, np.memmap)
+    np.testing.assert_array_equal(streamed.tokens, eager.tokens)
+    np.testing.assert_array_equal(streamed.leads, eager.leads)
+    np.testing.assert_array_equal(streamed.times, eager.times)
+    assert (pd.read_csv(tmp_path / "lazy" / "records.csv")["record"].tolist()
+            == pd.read_csv(tmp_path / "eager" / "records.csv")["record"].tolist())
+    # Later commands take the store folder: embed names the records from records.csv.
+    assert run("embed", store, "--pretrainer", stages / "pretrainer.joblib",
+               "--out", tmp_path / "Z.csv") == 0
+    table = pd.read_csv(tmp_path / "Z.csv", dtype={"record": str})
+    assert table["record"].tolist()[:2] == ["00000/00001_lr", "00000/00002_lr"] and len(table) == 6
+    with pytest.raises(ValueError, match="the headers say 100 Hz"):
+        run("tokenize", folder, "--store", "--sampling-rate", 500, "--out", tmp_path / "x",
+            "--debug")
 
 
 def test_embed_saved_sentences_and_raw_records(stages, records, tmp_path):

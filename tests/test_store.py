@@ -106,6 +106,20 @@ def test_streaming_from_a_wfdb_folder(tmp_path):
     assert_same_sentences(streamed, expected)
 
 
+def test_wfdb_records_at_another_sampling_rate_are_refused(tmp_path):
+    wfdb = pytest.importorskip("wfdb")
+    X, _ = make_ecg(2, n_leads=3, sampling_rate=500, random_state=2)
+    for i, (record, fs) in enumerate(zip(X, (500, 250))):  # the second one claims 250 Hz
+        wfdb.wrsamp(f"r{i}", fs=fs, units=["mV"] * 3, sig_name=["I", "II", "III"],
+                    p_signal=record.T.astype(np.float64), fmt=["16"] * 3, write_dir=str(tmp_path))
+    reader = WFDBRecords(tmp_path)
+    assert reader.sampling_rate == 500.0 and reader[0].shape == (3, 5000)
+    with pytest.raises(ValueError, match="250 Hz, but the first record is at 500 Hz"):
+        np.asarray(reader)
+    with pytest.raises(ValueError, match="one sampling rate"):
+        reader[1]
+
+
 def test_tokenizer_warnings_are_summarised_once(records, tmp_path):
     X = records[:8].copy()
     X[[1, 6]] = 0.0  # flat records: no beat
