@@ -18,6 +18,7 @@ import argparse
 import ast
 import contextlib
 import shlex
+import shutil
 import sys
 import time
 import warnings
@@ -553,15 +554,22 @@ def _tokenize(args):
     print(f"{what} {X.shape[0]} records x {X.shape[1]} leads x {X.shape[2]} samples at {rate:g} Hz "
           f"in {args.records}")
     tokenizer = _tokenizer(rate, args, verbose, args.bandpass)
-    out = _folder(args.out)
     if args.store:
         from .store import tokenize_to_store
 
-        sentences = tokenize_to_store(tokenizer, X, out / "sentences", overwrite=True,
-                                      verbose=verbose)
+        existed = Path(args.out).exists()
+        out = _folder(args.out)
+        try:
+            sentences = tokenize_to_store(tokenizer, X, out / "sentences", overwrite=True,
+                                          verbose=verbose)
+        except BaseException:
+            if not existed:  # a user mistake found mid-stream leaves nothing behind
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         written = "the sentence store sentences/"
     else:
         sentences = tokenizer.fit_transform(X)
+        out = _folder(args.out)
         joblib.dump(sentences, out / "sentences.joblib")
         written = "sentences.joblib"
     pd.DataFrame({"record": names, "n_beats": sentences.n_beats, "n_tokens": sentences.n_tokens,

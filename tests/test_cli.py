@@ -220,6 +220,8 @@ MISTAKES = {
     "NaN data": (["tokenize", "{bad}/nan.npy", "--sampling-rate", "100"], "contain NaN"),
     "too short": (["tokenize", "{bad}/short.npy", "--sampling-rate", "100"],
                   "records too short for one beat"),
+    "too short, streamed": (["tokenize", "{bad}/short.npy", "--sampling-rate", "100", "--store"],
+                            "records too short for one beat"),
     "not a joblib file": (["vocabulary", "{bad}/nan.npy"], "joblib cannot read it"),
     "wrong artifact": (["pretrain", "{stages}/sentences.joblib", "--vocabulary",
                         "{stages}/sentences.joblib"], "but it holds a ECGSentences"),
