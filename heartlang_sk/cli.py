@@ -178,6 +178,14 @@ def _protocol_options():
     return options
 
 
+def _add_fit_inputs(parser, estimator, example):
+    """The saved sentences a training subcommand fits on, and ``--param`` for the estimator."""
+    parser.add_argument("sentences", help="sentences.joblib (or the sentences/ store) from "
+                                          "'heartlang-sk tokenize'")
+    parser.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
+                        help=f"any other {estimator} parameter, e.g. {example} (repeatable)")
+
+
 def build_parser():
     """The ``heartlang-sk`` argument parser, one subparser per subcommand.
 
@@ -218,34 +226,24 @@ def build_parser():
         "vocabulary", parents=[output, training], help="learn the ECG vocabulary",
         description="Fit an ECGVocabulary on saved sentences; save it with its history and "
                     "pictures (reconstructions, top words, vocabulary map, training curves).")
-    vocabulary.add_argument("sentences", help="sentences.joblib (or the sentences/ store) from "
-                                              "'heartlang-sk tokenize'")
+    _add_fit_inputs(vocabulary, "ECGVocabulary", "encoder_depth=2")
     vocabulary.add_argument("--n-words", type=int, default=None,
                             help="vocabulary size (default: the estimator's, 8192)")
     vocabulary.add_argument("--word-dim", type=int, default=None,
                             help="word vector dimension (default: the estimator's, 128)")
     vocabulary.add_argument("--map", default="pca", choices=("pca", "tsne"),
                             help="2-D projection of the vocabulary map (default pca)")
-    vocabulary.add_argument("--param", type=_param, action="append", default=[],
-                            metavar="NAME=VALUE",
-                            help="any other ECGVocabulary parameter, e.g. encoder_depth=2 "
-                                 "(repeatable)")
     vocabulary.set_defaults(run=_vocabulary)
 
     pretrain = commands.add_parser(
         "pretrain", parents=[output, training], help="masked-sentence pre-training",
         description="Fit a HeartLangPretrainer on saved sentences with a saved vocabulary; save "
                     "it with its history and training curves.")
-    pretrain.add_argument("sentences", help="sentences.joblib (or the sentences/ store) from "
-                                            "'heartlang-sk tokenize'")
+    _add_fit_inputs(pretrain, "HeartLangPretrainer", "mask_ratio=0.4")
     pretrain.add_argument("--vocabulary", required=True,
                           help="vocabulary.joblib from 'heartlang-sk vocabulary'")
     pretrain.add_argument("--depth", type=int, default=None,
                           help="transformer blocks (default: the size's depth)")
-    pretrain.add_argument("--param", type=_param, action="append", default=[],
-                          metavar="NAME=VALUE",
-                          help="any other HeartLangPretrainer parameter, e.g. mask_ratio=0.4 "
-                               "(repeatable)")
     pretrain.set_defaults(run=_pretrain)
 
     embed = commands.add_parser(
@@ -544,15 +542,13 @@ def _tokenize(args):
     start = time.perf_counter()
     verbose = _verbose(args)
     _folder(args.out, create=False)
-    if args.store:
-        X, rate, names = _lazy_records(args, verbose)
-        what = "found"
-    else:
-        X, rate, names = read_records(args.records, args.sampling_rate, args.max_records, verbose)
+    # --store reads the records chunk by chunk while tokenizing (a WFDB folder's NaN become 0)
+    X, rate, names = read_records(args.records, args.sampling_rate, args.max_records, verbose,
+                                  lazy=args.store)
+    if not args.store:
         _check_finite(X, names)
-        what = "read"
-    print(f"{what} {X.shape[0]} records x {X.shape[1]} leads x {X.shape[2]} samples at {rate:g} Hz "
-          f"in {args.records}")
+    print(f"{'found' if args.store else 'read'} {X.shape[0]} records x {X.shape[1]} leads x "
+          f"{X.shape[2]} samples at {rate:g} Hz in {args.records}")
     tokenizer = _tokenizer(rate, args, verbose, args.bandpass)
     if args.store:
         from .store import tokenize_to_store
@@ -580,30 +576,6 @@ def _tokenize(args):
           f"{int(sentences.n_dropped.sum())}")
     _stage(f"wrote {written}, records.csv and {len(report.figures)} PNGs to {out}/", start)
     return 0
-
-
-def _lazy_records(args, verbose):
-    """Records for ``tokenize --store``, read chunk by chunk: a WFDB folder through
-    :class:`~heartlang_sk.store.WFDBRecords`, a ``.npy`` array memory-mapped. NaN samples of WFDB
-    records (missing leads) become 0, so the tokenizer treats such a lead as flat."""
-    from .io import read_records
-    from .store import WFDBRecords
-
-    source = Path(args.records)
-    if not source.is_dir():
-        return read_records(source, args.sampling_rate, args.max_records, verbose)  # memory-mapped
-    reader = WFDBRecords(source)
-    if len(reader) == 0:
-        raise ValueError(f"{source}: no WFDB records (.hea) in this folder")
-    if args.max_records is not None:
-        if args.max_records < 1:
-            raise ValueError(f"max_records must be a positive integer, got {args.max_records!r}")
-        reader = reader[:args.max_records]
-    rate = reader.sampling_rate
-    if args.sampling_rate is not None and float(args.sampling_rate) != rate:
-        raise ValueError(f"{source}: the headers say {rate:g} Hz, --sampling-rate says "
-                         f"{args.sampling_rate:g}")
-    return reader, rate, list(reader.records)
 
 
 def _fit_and_save(args, estimator, sentences, *, doing, model_file, history_file, title, draw,
@@ -665,6 +637,7 @@ def _pretrain(args):
 def _embed(args):
     from .embedder import HeartLangEmbedder
     from .io import check_embeddings_path, read_records, save_embeddings
+    from .store import HEADER_FILE
 
     start = time.perf_counter()
     verbose = _verbose(args)
@@ -675,7 +648,7 @@ def _embed(args):
     if source.is_file() and source.suffix.lower() not in (".joblib", ".npy"):
         raise ValueError(f"{source}: expected sentences.joblib, a folder of WFDB records or a .npy "
                          f"array, got a {source.suffix or 'plain'} file")
-    if source.suffix.lower() == ".joblib" or (source / "header.json").is_file():
+    if source.suffix.lower() == ".joblib" or (source / HEADER_FILE).is_file():
         sentences = _load_sentences(source)  # sentences.joblib, or a store from 'tokenize --store'
         names = _record_names(source, len(sentences))
     else:

@@ -50,7 +50,7 @@ def _read_wfdb(header):
     return signal, float(record.fs), [str(name) for name in record.sig_name]
 
 
-def read_records(path, sampling_rate=None, max_records=None, verbose=False):
+def read_records(path, sampling_rate=None, max_records=None, verbose=False, lazy=False):
     """Read raw ECG records: a folder of WFDB records or a ``.npy`` array.
 
     A folder is searched recursively for WFDB headers (``*.hea``, read with ``wfdb`` with their
@@ -71,11 +71,17 @@ def read_records(path, sampling_rate=None, max_records=None, verbose=False):
         Read only the first records (in sorted order).
     verbose : bool, default=False
         Progress bar over the WFDB records.
+    lazy : bool, default=False
+        Return a WFDB folder as a :class:`~heartlang_sk.store.WFDBRecords` reader instead of
+        reading it: records are read when sliced (e.g. chunk by chunk by
+        :func:`~heartlang_sk.store.tokenize_to_store`), NaN samples become 0, and every record must
+        have the first record's sampling rate and length (no cropping).
 
     Returns
     -------
-    X : ndarray of shape (n_records, n_leads, n_samples)
-        float32 for WFDB records; a ``.npy`` array keeps its dtype (memory-mapped).
+    X : ndarray of shape (n_records, n_leads, n_samples), or WFDBRecords
+        float32 for WFDB records (a lazy reader with ``lazy=True``); a ``.npy`` array keeps its
+        dtype (memory-mapped).
     sampling_rate : float
     names : list of str
         One per record: the record path relative to ``path`` (WFDB) or the row number (``.npy``).
@@ -107,6 +113,8 @@ def read_records(path, sampling_rate=None, max_records=None, verbose=False):
     if max_records is not None and max_records < 1:
         raise ValueError(f"max_records must be a positive integer, got {max_records!r}")
     if path.is_dir():
+        if lazy:
+            return _wfdb_folder_reader(path, sampling_rate, max_records)
         return _read_wfdb_folder(path, sampling_rate, max_records, verbose)
     if path.suffix.lower() != ".npy":
         raise ValueError(f"{path}: expected a folder of WFDB records (.hea/.dat) or a .npy array of "
@@ -126,11 +134,31 @@ def read_records(path, sampling_rate=None, max_records=None, verbose=False):
     return X, float(sampling_rate), [str(i) for i in range(len(X))]
 
 
-def _read_wfdb_folder(folder, sampling_rate, max_records, verbose):
+def _headers_to_read(folder, max_records):
     headers = _wfdb_headers(folder)
     if not headers:
         raise ValueError(f"{folder}: no WFDB records (*.hea) found in this folder or below")
-    headers = headers[:max_records]
+    return headers[:max_records]
+
+
+def _check_asked_rate(folder, rate, sampling_rate):
+    if sampling_rate is not None and not np.isclose(float(sampling_rate), rate):
+        raise ValueError(f"{folder}: the WFDB headers give {rate:g} Hz, but sampling rate "
+                         f"{sampling_rate:g} was asked for")
+
+
+def _wfdb_folder_reader(folder, sampling_rate, max_records):
+    from .store import WFDBRecords
+
+    names = [str(header.relative_to(folder).with_suffix(""))
+             for header in _headers_to_read(folder, max_records)]
+    reader = WFDBRecords(folder, names)
+    _check_asked_rate(folder, reader.sampling_rate, sampling_rate)
+    return reader, reader.sampling_rate, names
+
+
+def _read_wfdb_folder(folder, sampling_rate, max_records, verbose):
+    headers = _headers_to_read(folder, max_records)
     from tqdm.auto import tqdm
 
     signals, rates, leads = [], {}, {}
@@ -149,9 +177,7 @@ def _read_wfdb_folder(folder, sampling_rate, max_records, verbose):
                              for names, header in leads.items())
         raise ValueError(f"{folder}: records have different leads: {examples}")
     rate = next(iter(rates))
-    if sampling_rate is not None and not np.isclose(float(sampling_rate), rate):
-        raise ValueError(f"{folder}: the WFDB headers give {rate:g} Hz, but sampling rate "
-                         f"{sampling_rate:g} was asked for")
+    _check_asked_rate(folder, rate, sampling_rate)
     lengths = [s.shape[1] for s in signals]
     shortest = min(lengths)
     if max(lengths) != shortest:

@@ -103,7 +103,7 @@ def test_tokenize_store_streams_a_wfdb_folder_into_a_sentence_store(ptbxl_path, 
                "--out", tmp_path / "Z.csv") == 0
     table = pd.read_csv(tmp_path / "Z.csv", dtype={"record": str})
     assert table["record"].tolist()[:2] == ["00000/00001_lr", "00000/00002_lr"] and len(table) == 6
-    with pytest.raises(ValueError, match="the headers say 100 Hz"):
+    with pytest.raises(ValueError, match="the WFDB headers give 100 Hz, but sampling rate 500 was asked for"):
         run("tokenize", folder, "--store", "--sampling-rate", 500, "--out", tmp_path / "x",
             "--debug")
 
