@@ -116,8 +116,8 @@ class PretrainingObjective(nn.Module):
     def draw_mask(self, leads, generator=None):
         """The positions to mask, (B, l) bool, by ``mask_unit`` (never padding)."""
         if self.mask_unit == "lead":
-            return random_lead_mask(leads, self.mask_ratio, generator).to(leads.device)
-        return random_token_mask(leads == 0, self.mask_ratio, generator).to(leads.device)
+            return random_lead_mask(leads, self.mask_ratio, generator)
+        return random_token_mask(leads == 0, self.mask_ratio, generator)
 
     def forward(self, tokens, leads, times, words):
         mask = self.draw_mask(leads)
