@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import heartlang_probe as probe  # noqa: E402
 from _arguments import comma_list  # noqa: E402
-from heartlang_sk import ECGVocabulary, HeartLangEmbedder, HeartLangPretrainer  # noqa: E402
+from heartlang_sk import HeartLangPretrainer  # noqa: E402
 from heartlang_sk._environment import cpu_name, package_version  # noqa: E402
 from heartlang_sk.datasets import load_ptbxl2k  # noqa: E402
 from heartlang_sk.evaluation import evaluate_embedders  # noqa: E402
@@ -120,8 +120,7 @@ def fit_pretrainer(args, label, changes, seed, meta, S):
 
 
 def embeddings(pretrainer, S, train_rows):
-    return {pooling: HeartLangEmbedder(pretrainer, pooling=pooling, device="cpu").fit(
-        S[train_rows]).transform(S) for pooling in POOLINGS}
+    return {pooling: probe._embed(pretrainer, pooling, S, train_rows) for pooling in POOLINGS}
 
 
 def probe_auc(args, meta_all, runs):
