@@ -6,8 +6,8 @@ Usage::
         [--seeds 0,1,2] [--fractions 0.01,0.1,1.0] [--methods sklearn] [--out benchmarks/results]
         [--no-resplit-check]
 
-Runs the ``"features"`` (:class:`heartlang_sk.features.ECGFeatures`, hand-made rhythm, amplitude and
-spectrum features) and ``"raw"`` (:class:`heartlang_sk.features.RawSignal`, the signal averaged to
+Runs the ``"features"`` (:class:`heartlang_sk.baselines.features.ECGFeatures`, hand-made rhythm, amplitude and
+spectrum features) and ``"raw"`` (:class:`heartlang_sk.baselines.features.RawSignal`, the signal averaged to
 10 Hz) baselines through :func:`heartlang_sk.evaluation.evaluate_embeddings`: strat_fold 1-8 for
 training with a patient-grouped validation split (15 % of the patients, seed 0), regimes 1 % /
 10 % / 100 % drawn from the rest with each seed, the probe selected on validation only, macro
@@ -56,7 +56,7 @@ from heartlang_sk.evaluation import (  # noqa: E402
     regime_name,
     summarize,
 )
-from heartlang_sk.features import SPECTRUM_EDGES, ECGFeatures, RawSignal  # noqa: E402
+from heartlang_sk.baselines.features import SPECTRUM_EDGES, ECGFeatures, RawSignal  # noqa: E402
 
 TASK_TITLES = {"super": "PTBXL-Super", "sub": "PTBXL-Sub", "form": "PTBXL-Form",
                "rhythm": "PTBXL-Rhythm"}

@@ -11,7 +11,7 @@ Usage::
 ``benchmarks/results/heartlang_probe.md``.)
 
 1. Tokenize every ptbxl-2k record (100 Hz) with :class:`~heartlang_sk.QRSTokenizer` and with the
-   ablation's :class:`~heartlang_sk.window_tokenizer.FixedWindowTokenizer`.
+   ablation's :class:`~heartlang_sk.preprocessing.window_tokenizer.FixedWindowTokenizer`.
 2. Pre-training records: strat_fold 1-8 only. The validation patients of
    :func:`~heartlang_sk.evaluation.protocol_split` (15 % of the fold 1-8 patients, seed 0) are held
    out of pre-training and give the validation curves; fold 9 is never seen before the probe.
@@ -76,7 +76,7 @@ from heartlang_sk.datasets import load_ptbxl2k  # noqa: E402
 from heartlang_sk.evaluation import (PUBLISHED, PUBLISHED_FRACTIONS,  # noqa: E402
                                      evaluate_baselines, evaluate_embedders, protocol_split,
                                      regime_name, summarize)
-from heartlang_sk.window_tokenizer import FixedWindowTokenizer  # noqa: E402
+from heartlang_sk.preprocessing.window_tokenizer import FixedWindowTokenizer  # noqa: E402
 
 TASK_TITLES = {"super": "PTBXL-Super", "sub": "PTBXL-Sub", "form": "PTBXL-Form",
                "rhythm": "PTBXL-Rhythm"}
@@ -377,7 +377,7 @@ def rhythm_context(X, meta, embeddings):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from heartlang_sk.features import ECGFeatures
+    from heartlang_sk.baselines.features import ECGFeatures
 
     features = ECGFeatures(sampling_rate=100)
     F = features.fit_transform(X)

@@ -9,7 +9,7 @@ Measures, in one run on the same machine:
 
 - **Accuracy** on the MIT-BIH records in ``--data``: sensitivity (Se), positive predictivity (+P)
   and F1 per record and overall, against the ``.atr`` reference beats with a 150 ms tolerance and
-  one-to-one matching (:func:`heartlang_sk.metrics.qrs_detection_scores`), at the native 360 Hz and
+  one-to-one matching (:func:`heartlang_sk.evaluation.metrics.qrs_detection_scores`), at the native 360 Hz and
   after resampling to 100 Hz (``scipy.signal.resample_poly(x, 5, 18)``; reference samples * 100/360).
 - **Speed** (records/s, one core) on the 10 s, 100 Hz lead-I records of ptbxl-2k: our batch call,
   our per-record call, and per-record loops of the other detectors.
@@ -49,7 +49,7 @@ from scipy.signal import resample_poly  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from heartlang_sk import detect_qrs, detect_qrs_batch  # noqa: E402
 from heartlang_sk.datasets.mitdb import load_mitdb  # noqa: E402
-from heartlang_sk.metrics import qrs_detection_scores  # noqa: E402
+from heartlang_sk.evaluation.metrics import qrs_detection_scores  # noqa: E402
 
 TOLERANCE = 0.15  # s, MIT-BIH scoring
 AGREEMENT_TOLERANCE = 0.10  # s, ours vs neurokit2 on PTB-XL

@@ -8,7 +8,7 @@ Usage::
 The corpus is ptbxl-2k tiled to each size, generated lazily chunk by chunk (the input is never held
 in memory: a chunk is the base records picked by index). For every size, two fresh child processes:
 
-1. ``tokenize``: :func:`heartlang_sk.store.tokenize_to_store` streams the records into a sentence
+1. ``tokenize``: :func:`heartlang_sk.io.store.tokenize_to_store` streams the records into a sentence
    store on disk (``--store-dir``), ``--n-jobs`` joblib threads, ``--chunk-size`` records a chunk;
 2. ``embed``: the store opened memory-mapped (``ECGSentences.load``), one inference pass of a
    random-initialised tiny encoder (``HeartLangEmbedder`` of ``HeartLangPretrainer(max_epochs=0,
@@ -69,7 +69,7 @@ class TiledRecords:
 # -- child steps ----------------------------------------------------------------------------------
 def child_tokenize(args):
     from heartlang_sk import QRSTokenizer
-    from heartlang_sk.store import tokenize_to_store
+    from heartlang_sk.io.store import tokenize_to_store
 
     base = np.load(Path(args.data) / "signals_100hz.npy")  # 2032 records, float16, 49 MB
     records = TiledRecords(base, args.size)
@@ -90,9 +90,9 @@ def child_embed(args):
 
     torch.set_num_threads(1)
     if args.keep_pages:  # the ablation: batches no longer hand the store's pages back
-        import heartlang_sk.training
+        import heartlang_sk.training.net
 
-        heartlang_sk.training.release_mapped_pages = lambda sentences: None
+        heartlang_sk.training.net.release_mapped_pages = lambda sentences: None
     store = ECGSentences.load(args.store, mmap_mode="r")
     sample = store[:64]
     pretrainer = HeartLangPretrainer(depth=args.depth, max_epochs=0, random_state=0,

@@ -220,7 +220,7 @@ def main(argv=None):
     history.to_csv(out / f"{args.name}.csv", index=False)
     plot_curves(history, args.n_words, out / f"{args.name}_curves.png")
 
-    from heartlang_sk.plotting_vocabulary import plot_reconstructions, plot_top_words
+    from heartlang_sk.plotting.vocabulary import plot_reconstructions, plot_top_words
 
     shown = fitted.get("restart") or next(iter(fitted.values()))
     plot_reconstructions(shown, test, n_beats=12, path=out / f"{args.name}_reconstructions.png")

@@ -20,8 +20,8 @@ import matplotlib.pyplot as plt
 
 from heartlang_sk import ECGVocabulary, QRSTokenizer
 from heartlang_sk.datasets import make_ecg
-from heartlang_sk.plotting_training import plot_training_curves
-from heartlang_sk.plotting_vocabulary import (plot_reconstructions, plot_top_words,
+from heartlang_sk.plotting.training import plot_training_curves
+from heartlang_sk.plotting.vocabulary import (plot_reconstructions, plot_top_words,
                                                plot_vocabulary_map)
 
 

@@ -1,7 +1,7 @@
 """The baselines a learned ECG embedding must beat, through the PTB-XL linear-probe protocol.
 
 Hand-made ECG features (heart rate and RR variability, per-lead amplitude statistics, a log power
-spectrum; ``heartlang_sk.features.ECGFeatures``) and the raw down-sampled signal (``RawSignal``) go
+spectrum; ``heartlang_sk.baselines.features.ECGFeatures``) and the raw down-sampled signal (``RawSignal``) go
 through the paper's protocol of ``heartlang_sk.evaluation``: a training regime drawn from folds
 1-8 (``--train-folds``), a probe selected on a patient-disjoint validation split, macro ROC-AUC on fold 9.
 

@@ -9,14 +9,17 @@ HeartLang reads heartbeats as words and a record's rhythm as a sentence. The too
 - :class:`HeartLangClassifier` -- full fine-tuning of the encoder with a linear head.
 """
 
-from ._qrs import detect_qrs, detect_qrs_batch
+from . import _moved_modules
+from .preprocessing.qrs import detect_qrs, detect_qrs_batch
 from .sentences import ECGSentences
-from .tokenizer import QRSTokenizer
-from .classifier import HeartLangClassifier
-from .embedder import HeartLangEmbedder
-from .pretrainer import HeartLangPretrainer
-from .vocabulary import ECGVocabulary
+from .preprocessing.tokenizer import QRSTokenizer
+from .models.heartlang.classifier import HeartLangClassifier
+from .models.heartlang.embedder import HeartLangEmbedder
+from .models.heartlang.pretrainer import HeartLangPretrainer
+from .models.heartlang.vocabulary import ECGVocabulary
 
 __version__ = "0.1.0.dev0"
+
+_moved_modules.install()
 
 __all__ = ["ECGSentences", "ECGVocabulary", "HeartLangClassifier", "HeartLangEmbedder", "HeartLangPretrainer", "QRSTokenizer", "detect_qrs", "detect_qrs_batch", "__version__"]

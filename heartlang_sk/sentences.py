@@ -25,7 +25,7 @@ class ECGSentences:
     returns an :class:`ECGSentences`, which is what scikit-learn's cross-validation and Pipelines
     need. ``np.asarray(S)`` gives the tokens; :meth:`to_dict` gives the arrays a torch model reads.
     :meth:`save` writes the arrays to a folder of ``.npy`` files and :meth:`load` opens it, by default
-    memory-mapped, for corpora larger than memory (see :mod:`heartlang_sk.store`).
+    memory-mapped, for corpora larger than memory (see :mod:`heartlang_sk.io.store`).
 
     Parameters
     ----------
@@ -204,15 +204,15 @@ class ECGSentences:
 
         See Also
         --------
-        heartlang_sk.store.tokenize_to_store : tokenize a corpus straight into a store, chunk by chunk.
+        heartlang_sk.io.store.tokenize_to_store : tokenize a corpus straight into a store, chunk by chunk.
         """
-        from .store import save_sentences
+        from .io.store import save_sentences
 
         save_sentences(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path, mmap_mode="r"):
-        """Open a sentence store written by :meth:`save` or :func:`~heartlang_sk.store.tokenize_to_store`.
+        """Open a sentence store written by :meth:`save` or :func:`~heartlang_sk.io.store.tokenize_to_store`.
 
         Parameters
         ----------
@@ -237,7 +237,7 @@ class ECGSentences:
         >>> type(stored.signals).__name__, bool((stored[1:3].tokens == S[1:3].tokens).all())
         ('memmap', True)
         """
-        from .store import load_sentences
+        from .io.store import load_sentences
 
         return load_sentences(path, mmap_mode=mmap_mode)
 

@@ -16,7 +16,7 @@ import torch
 from heartlang_sk import ECGSentences, ECGVocabulary, HeartLangPretrainer
 from heartlang_sk.cli import build_parser, main
 from heartlang_sk.datasets import make_ecg
-from heartlang_sk.store import load_sentences
+from heartlang_sk.io.store import load_sentences
 
 # Records without a label for the task are dropped with a warning: expected with these subsets.
 pytestmark = pytest.mark.filterwarnings("ignore:load_ptbxl:UserWarning")

@@ -19,7 +19,7 @@ pytest.importorskip("accelerate")
 
 from heartlang_sk import ECGVocabulary, HeartLangEmbedder, QRSTokenizer  # noqa: E402
 from heartlang_sk.datasets import make_ecg  # noqa: E402
-from heartlang_sk.distributed import AcceleratedHeartLangNet, make_net  # noqa: E402
+from heartlang_sk.training.distributed import AcceleratedHeartLangNet, make_net  # noqa: E402
 from heartlang_sk.training import HeartLangNet  # noqa: E402
 
 SCRIPT = Path(__file__).with_name("distributed_fit_script.py")
@@ -99,6 +99,6 @@ def test_one_process_accelerator_trains_as_the_plain_net(sentences, accelerator,
 
 
 def test_make_net_without_accelerator_is_the_plain_net():
-    from heartlang_sk.nn.objectives import VocabularyObjective
+    from heartlang_sk.models.heartlang.objectives import VocabularyObjective
 
     assert type(make_net(VocabularyObjective, device="cpu")) is HeartLangNet

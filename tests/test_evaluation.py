@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-import heartlang_sk.evaluation as evaluation
+import heartlang_sk.evaluation.protocol as evaluation
 from heartlang_sk.evaluation import (
     PUBLISHED,
     evaluate_baselines,

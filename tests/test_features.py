@@ -12,8 +12,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from heartlang_sk import ECGSentences, QRSTokenizer, detect_qrs_batch
 from heartlang_sk.datasets import make_ecg
-from heartlang_sk.features import ECGFeatures, RawSignal
-from heartlang_sk.window_tokenizer import FixedWindowTokenizer
+from heartlang_sk.baselines.features import ECGFeatures, RawSignal
+from heartlang_sk.preprocessing.window_tokenizer import FixedWindowTokenizer
 
 
 def feature(F, estimator, name):

@@ -15,9 +15,9 @@ from sklearn.metrics import roc_auc_score
 from heartlang_sk import ECGVocabulary, QRSTokenizer
 from heartlang_sk.datasets import make_ecg
 from heartlang_sk.io import load_artifact, read_records, save_embeddings
-from heartlang_sk.plotting_evaluation import plot_roc_curves
-from heartlang_sk.plotting_training import plot_training_curves
-from heartlang_sk.plotting_vocabulary import (plot_reconstructions, plot_top_words,
+from heartlang_sk.plotting.evaluation import plot_roc_curves
+from heartlang_sk.plotting.training import plot_training_curves
+from heartlang_sk.plotting.vocabulary import (plot_reconstructions, plot_top_words,
                                                plot_vocabulary_map)
 from heartlang_sk.report import Report, markdown_table
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from heartlang_sk._qrs import detect_qrs, detect_qrs_batch
-from heartlang_sk.metrics import qrs_detection_scores
+from heartlang_sk.preprocessing.qrs import detect_qrs, detect_qrs_batch
+from heartlang_sk.evaluation.metrics import qrs_detection_scores
 
 
 def synthetic_ecg(sampling_rate, duration=20.0, heart_rate=70.0, seed=0, amplitude=None):

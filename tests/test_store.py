@@ -9,7 +9,7 @@ import pytest
 from heartlang_sk import (ECGSentences, ECGVocabulary, HeartLangEmbedder, HeartLangPretrainer,
                           QRSTokenizer)
 from heartlang_sk.datasets import make_ecg
-from heartlang_sk.store import (ARRAY_NAMES, HEADER_FILE, WFDBRecords, release_mapped_pages,
+from heartlang_sk.io.store import (ARRAY_NAMES, HEADER_FILE, WFDBRecords, release_mapped_pages,
                                 tokenize_to_store)
 
 N_RECORDS = 20

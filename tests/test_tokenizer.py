@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from heartlang_sk import ECGSentences, QRSTokenizer
-from heartlang_sk._segmentation import beat_bounds, sentence_layout
+from heartlang_sk.preprocessing._segmentation import beat_bounds, sentence_layout
 
 
 def beat_train(n_records=3, n_leads=12, fs=100.0, seconds=10.0, bpm=75.0, phase=0.3):

@@ -1,5 +1,8 @@
-"""Torch modules of HeartLang: the ST-ECGFormer backbone, the ECG-word quantizer,
-the VQ heartbeat reconstructor and the pre-training / classification heads.
+"""Shared torch layers: attention with RoPE, transformer blocks, beat and lead/time embeddings,
+pooling, masking, k-means and the ECG-word quantizer. No scikit-learn in here.
+
+The HeartLang networks built from them (ST-ECGFormer, VQ-HBR, heads, training objectives) live in
+:mod:`heartlang_sk.models.heartlang`; their names are still importable from here, resolved on first use.
 
 Input convention (an ECG sentence batch from the tokenizer): ``tokens`` float
 (B, l, t) beats; ``leads`` int64 (B, l), 1..12 and 0 for padding; ``times``
@@ -8,24 +11,13 @@ int64 (B, l), second of the R peak (1..), 0 for padding. Padding is
 """
 
 from .attention import RotarySelfAttention, key_padding_attention_mask
-from .ecgformer import (
-    ECGFORMER_SIZES,
-    ECGFormer,
-    ECGFormerOutput,
-    count_parameters,
-    ecgformer_config,
-    resolve_ecgformer_config,
-)
 from .embedding import BeatConvStem, LeadTimeEmbedding, LinearStem
-from .heads import ClassificationHead, ECGFormerClassifier, MaskedWordPredictor, masked_word_loss
 from .kmeans import cosine_nearest, spherical_kmeans
 from .masking import random_lead_mask, random_token_mask
-from .objectives import ClassificationObjective, PretrainingObjective, VocabularyObjective, reconstruction_sums
 from .pooling import masked_mean
 from .quantizer import NormEMAQuantizer, QuantizerOutput, perplexity
 from .rope import RotaryEmbedding, apply_rotary
 from .transformer import DropPath, FeedForward, TransformerBlock
-from .vqhbr import VQHBROutput, VQHeartbeatReconstructor, vqhbr_loss
 
 __all__ = [
     "ClassificationObjective",
@@ -64,3 +56,25 @@ __all__ = [
     "spherical_kmeans",
     "vqhbr_loss",
 ]
+
+# Names of the HeartLang networks that lived in this package before they moved to
+# heartlang_sk.models.heartlang; resolved lazily so that importing the shared layers never imports
+# a model family (the family imports these layers).
+_MOVED = {
+    "ecgformer": ("ECGFORMER_SIZES", "ECGFormer", "ECGFormerOutput", "count_parameters", "ecgformer_config",
+                  "resolve_ecgformer_config"),
+    "heads": ("ClassificationHead", "ECGFormerClassifier", "MaskedWordPredictor", "masked_word_loss"),
+    "objectives": ("ClassificationObjective", "PretrainingObjective", "VocabularyObjective",
+                   "reconstruction_sums"),
+    "vqhbr": ("VQHBROutput", "VQHeartbeatReconstructor", "vqhbr_loss"),
+}
+_MOVED_NAMES = {name: module for module, names in _MOVED.items() for name in names}
+
+
+def __getattr__(name):
+    if name in _MOVED_NAMES:
+        import importlib
+
+        module = importlib.import_module(f"heartlang_sk.models.heartlang.{_MOVED_NAMES[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,10 +7,10 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._inputs import check_sentences
-from .nn import masked_mean
+from ..._validation import check_sentences
+from ...nn import masked_mean
 from .pretrainer import HeartLangPretrainer, _is_fitted
-from .training import amp_dtype, device_batches, resolve_device
+from ...training.net import amp_dtype, device_batches, resolve_device
 
 __all__ = ["HeartLangEmbedder"]
 

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .ecgformer import ECGFormer, ECGFormerOutput, resolve_ecgformer_config
-from .pooling import masked_mean
+from ...nn.pooling import masked_mean
 
 __all__ = ["MaskedWordPredictor", "masked_word_loss", "ClassificationHead", "ECGFormerClassifier"]
 

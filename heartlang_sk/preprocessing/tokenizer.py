@@ -11,10 +11,10 @@ from scipy import signal as sps
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._qrs import detect_qrs_batch
+from .qrs import detect_qrs_batch
 from ._signals import PROCESSING_RATE, as_records, check_sampling_rate, resample, resampling_ratio
 from ._segmentation import TRUNCATION_MODES, beat_bounds, sentence_layout
-from .sentences import ECGSentences
+from ..sentences import ECGSentences
 
 __all__ = ["QRSTokenizer"]
 

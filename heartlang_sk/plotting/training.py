@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .plotting import _pyplot
+from .tokenization import _pyplot
 
 __all__ = ["plot_training_curves"]
 
@@ -67,7 +67,7 @@ def plot_training_curves(history, title=None, path=None):
     Examples
     --------
     >>> import pandas as pd
-    >>> from heartlang_sk.plotting_training import plot_training_curves
+    >>> from heartlang_sk.plotting.training import plot_training_curves
     >>> history = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [6.9, 6.1, 5.8],
     ...                         "train_masked_accuracy": [0.01, 0.08, 0.12]})
     >>> fig = plot_training_curves(history, title="pre-training")

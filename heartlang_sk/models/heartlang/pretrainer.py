@@ -9,11 +9,11 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScoring, ProgressBar
 
-from ._inputs import check_sentences
-from .distributed import make_net
-from .nn import ECGFORMER_SIZES
-from .nn.objectives import MASK_UNITS, PretrainingObjective
-from .training import (SentenceDataset, WarmupCosine, device_batches, fit_net, history_frame,
+from ..._validation import check_sentences
+from ...training.distributed import make_net
+from ...nn import ECGFORMER_SIZES
+from .objectives import MASK_UNITS, PretrainingObjective
+from ...training.net import (SentenceDataset, WarmupCosine, device_batches, fit_net, history_frame,
                        resolve_device, torch_seed, validation_split)
 
 __all__ = ["HeartLangPretrainer"]
@@ -81,7 +81,7 @@ class HeartLangPretrainer(BaseEstimator):
         ``accelerate launch`` or ``torchrun``, every process trains the same model under
         DistributedDataParallel on its share of the batches (``batch_size`` per process), in the
         accelerator's device and mixed precision, which replace ``device`` and ``precision``.
-        See :mod:`heartlang_sk.distributed`.
+        See :mod:`heartlang_sk.training.distributed`.
 
     Attributes
     ----------

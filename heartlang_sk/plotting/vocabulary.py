@@ -19,8 +19,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._inputs import check_sentences
-from .plotting import _lead_name, _pyplot
+from .._validation import check_sentences
+from .tokenization import _lead_name, _pyplot
 
 __all__ = ["plot_reconstructions", "plot_top_words", "plot_vocabulary_map"]
 
@@ -114,7 +114,7 @@ def plot_reconstructions(vocabulary, sentences, n_beats=8, random_state=0, path=
     --------
     >>> from heartlang_sk import QRSTokenizer, ECGVocabulary
     >>> from heartlang_sk.datasets import make_ecg
-    >>> from heartlang_sk.plotting_vocabulary import plot_reconstructions
+    >>> from heartlang_sk.plotting.vocabulary import plot_reconstructions
     >>> X, y = make_ecg(8, random_state=0)
     >>> S = QRSTokenizer(sampling_rate=100).fit_transform(X)
     >>> vocab = ECGVocabulary(n_words=16, word_dim=8, encoder_depth=1, decoder_depth=1,
@@ -189,7 +189,7 @@ def plot_top_words(vocabulary, sentences, n_words=16, path=None):
     --------
     >>> from heartlang_sk import QRSTokenizer, ECGVocabulary
     >>> from heartlang_sk.datasets import make_ecg
-    >>> from heartlang_sk.plotting_vocabulary import plot_top_words
+    >>> from heartlang_sk.plotting.vocabulary import plot_top_words
     >>> X, y = make_ecg(8, random_state=0)
     >>> S = QRSTokenizer(sampling_rate=100).fit_transform(X)
     >>> vocab = ECGVocabulary(n_words=16, word_dim=8, encoder_depth=1, decoder_depth=1,
@@ -292,7 +292,7 @@ def plot_vocabulary_map(vocabulary, sentences=None, method="pca", random_state=0
     --------
     >>> from heartlang_sk import QRSTokenizer, ECGVocabulary
     >>> from heartlang_sk.datasets import make_ecg
-    >>> from heartlang_sk.plotting_vocabulary import plot_vocabulary_map
+    >>> from heartlang_sk.plotting.vocabulary import plot_vocabulary_map
     >>> X, y = make_ecg(8, random_state=0)
     >>> S = QRSTokenizer(sampling_rate=100).fit_transform(X)
     >>> vocab = ECGVocabulary(n_words=16, word_dim=8, encoder_depth=1, decoder_depth=1,

@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._modes import eval_mode
+from ...nn._modes import eval_mode
 from .ecgformer import ECGFormer, resolve_ecgformer_config
-from .quantizer import NormEMAQuantizer
+from ...nn.quantizer import NormEMAQuantizer
 
 __all__ = ["VQHeartbeatReconstructor", "VQHBROutput", "vqhbr_loss"]
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from .plotting import _pyplot
+from .tokenization import _pyplot
 
 __all__ = ["plot_roc_curves"]
 
@@ -72,7 +72,7 @@ def plot_roc_curves(y_true, scores, classes=None, n_cols=4, title=None, path=Non
     Examples
     --------
     >>> import numpy as np
-    >>> from heartlang_sk.plotting_evaluation import plot_roc_curves
+    >>> from heartlang_sk.plotting.evaluation import plot_roc_curves
     >>> y = np.array(["afib", "normal", "normal", "afib", "tachy", "tachy"])
     >>> P = np.array([[.8, .1, .1], [.2, .7, .1], [.3, .6, .1], [.6, .3, .1], [.1, .2, .7],
     ...               [.2, .2, .6]])

@@ -16,7 +16,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
-from .store import release_mapped_pages
+from ..io.store import release_mapped_pages
 
 __all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "amp_dtype", "device_batches", "fit_net",
            "history_frame", "resolve_device", "torch_seed", "validation_split"]

@@ -19,7 +19,7 @@ Examples
 >>> import tempfile
 >>> from heartlang_sk import ECGSentences, QRSTokenizer
 >>> from heartlang_sk.datasets import make_ecg
->>> from heartlang_sk.store import tokenize_to_store
+>>> from heartlang_sk.io.store import tokenize_to_store
 >>> X, _ = make_ecg(10, random_state=0)
 >>> folder = tempfile.mkdtemp()
 >>> S = tokenize_to_store(QRSTokenizer(sampling_rate=100), X, folder + "/store", chunk_size=4)
@@ -43,7 +43,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 
-from .sentences import ECGSentences
+from ..sentences import ECGSentences
 
 __all__ = ["STORE_FORMAT", "WFDBRecords", "load_sentences", "release_mapped_pages", "save_sentences",
            "tokenize_to_store"]

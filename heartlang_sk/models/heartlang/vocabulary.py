@@ -14,13 +14,13 @@ from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScorin
 from skorch.dataset import ValidSplit
 from skorch.helper import predefined_split
 
-from ._inputs import check_sentences
-from .callbacks import CodebookMonitor, EpochR2
-from .distributed import make_net
-from .nn import ECGFORMER_SIZES
-from .nn.objectives import VocabularyObjective
-from .nn.quantizer import perplexity as usage_perplexity
-from .training import (SentenceDataset, WarmupCosine, device_batches, resolve_device,
+from ..._validation import check_sentences
+from ...training.callbacks import CodebookMonitor, EpochR2
+from ...training.distributed import make_net
+from ...nn import ECGFORMER_SIZES
+from .objectives import VocabularyObjective
+from ...nn.quantizer import perplexity as usage_perplexity
+from ...training.net import (SentenceDataset, WarmupCosine, device_batches, resolve_device,
                        torch_seed)
 
 __all__ = ["ECGVocabulary"]
@@ -96,7 +96,7 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         ``accelerate launch`` or ``torchrun``, every process trains the same model under
         DistributedDataParallel on its share of the batches (``batch_size`` per process), in the
         accelerator's device and mixed precision, which replace ``device`` and ``precision``.
-        See :mod:`heartlang_sk.distributed`.
+        See :mod:`heartlang_sk.training.distributed`.
 
     Attributes
     ----------

@@ -38,7 +38,7 @@ from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
-from .training import HeartLangNet
+from .net import HeartLangNet
 
 __all__ = ["AcceleratedHeartLangNet", "all_reduce_sum", "broadcast_from_main", "connect_quantizers",
            "make_net"]
@@ -224,7 +224,7 @@ def make_net(module, *, accelerator=None, **kwargs):
 
     Examples
     --------
-    >>> from heartlang_sk.nn.objectives import VocabularyObjective
+    >>> from heartlang_sk.models.heartlang.objectives import VocabularyObjective
     >>> type(make_net(VocabularyObjective, device="cpu")).__name__
     'HeartLangNet'
     """

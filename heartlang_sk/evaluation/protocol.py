@@ -591,7 +591,7 @@ def evaluate_embeddings(embed, X, Y, meta, *, train_folds=range(1, 9), test_fold
     >>> import numpy as np, pandas as pd
     >>> from heartlang_sk.datasets import make_ecg
     >>> from heartlang_sk.evaluation import evaluate_embeddings, summarize
-    >>> from heartlang_sk.features import ECGFeatures
+    >>> from heartlang_sk.baselines.features import ECGFeatures
     >>> X, y = make_ecg(120, classes=["normal", "brady", "tachy"], random_state=0)
     >>> Y = pd.get_dummies(pd.Series(y)).astype(int)
     >>> meta = pd.DataFrame({"strat_fold": np.arange(120) % 3 + 1, "patient_id": np.arange(120)})
@@ -777,9 +777,9 @@ class _Stateless:
 def baseline_embedders(names=("features", "raw"), *, sampling_rate=100, downsample=10):
     """The non-learned baselines as embedding callables for :func:`evaluate_embedders`.
 
-    - ``"features"``: :class:`heartlang_sk.features.ECGFeatures` (rhythm, amplitude and spectrum
+    - ``"features"``: :class:`heartlang_sk.baselines.features.ECGFeatures` (rhythm, amplitude and spectrum
       features, about 370 per 12-lead record);
-    - ``"raw"``: :class:`heartlang_sk.features.RawSignal` (the signal averaged over
+    - ``"raw"``: :class:`heartlang_sk.baselines.features.RawSignal` (the signal averaged over
       ``downsample`` samples and flattened).
 
     Both transformers are stateless, so each callable fits and transforms the records it gets.
@@ -797,7 +797,7 @@ def baseline_embedders(names=("features", "raw"), *, sampling_rate=100, downsamp
     dict
         Name -> callable ``X -> Z``.
     """
-    from .features import ECGFeatures, RawSignal
+    from ..baselines.features import ECGFeatures, RawSignal
 
     available = {
         "features": lambda: ECGFeatures(sampling_rate=sampling_rate),

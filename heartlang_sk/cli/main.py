@@ -359,11 +359,11 @@ def _folder(path, create=True):
 
 
 def _load_sentences(path):
-    from .io import load_artifact
-    from .sentences import ECGSentences
+    from ..io.records import load_artifact
+    from ..sentences import ECGSentences
 
     if Path(path).is_dir():  # a sentence store from 'tokenize --store', opened memory-mapped
-        from .store import load_sentences
+        from ..io.store import load_sentences
 
         return load_sentences(path)
     return load_artifact(path, ECGSentences, "ECG sentences (sentences.joblib from "
@@ -371,15 +371,15 @@ def _load_sentences(path):
 
 
 def _load_vocabulary(path):
-    from .io import load_artifact
-    from .vocabulary import ECGVocabulary
+    from ..io.records import load_artifact
+    from ..models.heartlang.vocabulary import ECGVocabulary
 
     return load_artifact(path, ECGVocabulary, "a fitted ECGVocabulary (vocabulary.joblib)")
 
 
 def _load_pretrainer(path):
-    from .io import load_artifact
-    from .pretrainer import HeartLangPretrainer, _is_fitted
+    from ..io.records import load_artifact
+    from ..models.heartlang.pretrainer import HeartLangPretrainer, _is_fitted
 
     pretrainer = load_artifact(path, HeartLangPretrainer,
                                "a fitted HeartLangPretrainer (pretrainer.joblib)")
@@ -411,7 +411,7 @@ def _in_chunks(transform, X, desc, verbose):
 
 
 def _tokenizer(sampling_rate, args, verbose, bandpass=None):
-    from .tokenizer import QRSTokenizer
+    from ..preprocessing.tokenizer import QRSTokenizer
 
     return QRSTokenizer(sampling_rate=sampling_rate, bandpass=bandpass,
                         normalize=getattr(args, "normalize", None), verbose=verbose)
@@ -448,7 +448,7 @@ def _beats_per_record(sentences):
 
 def _tokenization_pictures(report, sentences, records, names=None):
     """Tokenization and sentence PNGs of ``records``; the report shows the first sentence only."""
-    from .plotting import plot_sentence, plot_tokenization
+    from ..plotting.tokenization import plot_sentence, plot_tokenization
 
     seconds = sentences.signals.shape[2] / sentences.sampling_rate
     window = (0.0, _PICTURE_SECONDS) if seconds > _PICTURE_SECONDS else None
@@ -467,7 +467,7 @@ def _tokenization_pictures(report, sentences, records, names=None):
 
 
 def _vocabulary_pictures(report, vocabulary, sentences, held_out=None, map_method="pca"):
-    from .plotting_vocabulary import plot_reconstructions, plot_top_words, plot_vocabulary_map
+    from ..plotting.vocabulary import plot_reconstructions, plot_top_words, plot_vocabulary_map
 
     if not vocabulary.history_.empty:
         _curves_picture(report, vocabulary.history_, "vocabulary_curves.png",
@@ -486,7 +486,7 @@ def _vocabulary_pictures(report, vocabulary, sentences, held_out=None, map_metho
 
 
 def _curves_picture(report, history, filename, caption):
-    from .plotting_training import plot_training_curves
+    from ..plotting.training import plot_training_curves
 
     report.figure(plot_training_curves(history), filename, caption)
 
@@ -501,7 +501,7 @@ def _pretraining_pictures(report, pretrainer):
 # -- training stages shared by the subcommands and the demo ---------------------------------------
 def _new_vocabulary(args, verbose, **params):
     """An unfitted ECGVocabulary from the options (``None`` keeps the estimator's default)."""
-    from .vocabulary import ECGVocabulary
+    from ..models.heartlang.vocabulary import ECGVocabulary
 
     vocabulary = ECGVocabulary(args.size, device=args.device, random_state=args.seed,
                                verbose=verbose, **{k: v for k, v in params.items() if v is not None})
@@ -510,7 +510,7 @@ def _new_vocabulary(args, verbose, **params):
 
 def _new_pretrainer(vocabulary, args, verbose, **params):
     """An unfitted HeartLangPretrainer from the options (``None`` keeps the default)."""
-    from .pretrainer import HeartLangPretrainer
+    from ..models.heartlang.pretrainer import HeartLangPretrainer
 
     pretrainer = HeartLangPretrainer(vocabulary, args.size, device=args.device,
                                      random_state=args.seed, verbose=verbose,
@@ -536,8 +536,8 @@ def _tokenize(args):
     import joblib
     import pandas as pd
 
-    from .io import read_records
-    from .report import Report
+    from ..io.records import read_records
+    from ..report import Report
 
     start = time.perf_counter()
     verbose = _verbose(args)
@@ -551,7 +551,7 @@ def _tokenize(args):
           f"{X.shape[2]} samples at {rate:g} Hz in {args.records}")
     tokenizer = _tokenizer(rate, args, verbose, args.bandpass)
     if args.store:
-        from .store import tokenize_to_store
+        from ..io.store import tokenize_to_store
 
         existed = Path(args.out).exists()
         out = _folder(args.out)
@@ -585,7 +585,7 @@ def _fit_and_save(args, estimator, sentences, *, doing, model_file, history_file
     stage's time."""
     import joblib
 
-    from .report import Report
+    from ..report import Report
 
     print(f"{doing} on {sentences}")
     estimator.fit(sentences)
@@ -635,9 +635,9 @@ def _pretrain(args):
 
 
 def _embed(args):
-    from .embedder import HeartLangEmbedder
-    from .io import check_embeddings_path, read_records, save_embeddings
-    from .store import HEADER_FILE
+    from ..models.heartlang.embedder import HeartLangEmbedder
+    from ..io.records import check_embeddings_path, read_records, save_embeddings
+    from ..io.store import HEADER_FILE
 
     start = time.perf_counter()
     verbose = _verbose(args)
@@ -666,8 +666,8 @@ def _embed(args):
 def _plot(args):
     import pandas as pd
 
-    from .plotting_training import plot_training_curves
-    from .report import Report
+    from ..plotting.training import plot_training_curves
+    from ..report import Report
 
     if not (args.sentences or args.vocabulary or args.pretrainer or args.history):
         raise ValueError("nothing to plot: give --sentences, --vocabulary, --pretrainer and/or "
@@ -691,7 +691,7 @@ def _plot(args):
         if sentences is not None:
             _vocabulary_pictures(report, vocabulary, sentences, map_method=args.map)
         else:
-            from .plotting_vocabulary import plot_vocabulary_map
+            from ..plotting.vocabulary import plot_vocabulary_map
 
             if not vocabulary.history_.empty:
                 _curves_picture(report, vocabulary.history_, "vocabulary_curves.png", "")
@@ -735,7 +735,7 @@ def _protocol_folds(path, kind, args):
 
 def _load_ptbxl_task(path, args, verbose):
     """Records, labels and metadata of the protocol's folds; the tokenizer's default filter."""
-    from .datasets import load_ptbxl, load_ptbxl2k
+    from ..datasets import load_ptbxl, load_ptbxl2k
 
     kind = _ptbxl_kind(path)
     train, test = _protocol_folds(path, kind, args)
@@ -758,7 +758,7 @@ def _probe_protocol(embeddings, X, Y, meta, folds, args, verbose):
     the test scores of the largest regime's probe (first seed) for the ROC curves."""
     import pandas as pd
 
-    from .evaluation import (evaluate_embedders, few_shot_indices, linear_probe, protocol_split,
+    from ..evaluation.protocol import (evaluate_embedders, few_shot_indices, linear_probe, protocol_split,
                              regime_name, summarize)
 
     train, test = folds
@@ -814,8 +814,8 @@ def _embed_all(models, X, sentences, verbose):
 
 
 def _report_protocol(report, table, per_class, y_test, scores, roc_info, task, results):
-    from .evaluation import PUBLISHED, published_table
-    from .plotting_evaluation import plot_roc_curves
+    from ..evaluation.protocol import PUBLISHED, published_table
+    from ..plotting.evaluation import plot_roc_curves
 
     regime, seed, method = roc_info
     report.summary(f"Macro ROC-AUC (%) of a linear probe ({', '.join(results['method'].unique())}) "
@@ -843,8 +843,8 @@ def _report_protocol(report, table, per_class, y_test, scores, roc_info, task, r
 
 
 def _evaluate(args):
-    from .evaluation import baseline_embedders
-    from .report import Report, markdown_table, run_details
+    from ..evaluation.protocol import baseline_embedders
+    from ..report import Report, markdown_table, run_details
 
     start = time.perf_counter()
     verbose = _verbose(args)
@@ -897,13 +897,13 @@ def _evaluate(args):
 
 
 def _device_name(device):
-    from .training import resolve_device
+    from ..training.net import resolve_device
 
     return resolve_device(device)
 
 
 def _embedder(pretrainer, sentences, args):
-    from .embedder import HeartLangEmbedder
+    from ..models.heartlang.embedder import HeartLangEmbedder
 
     return HeartLangEmbedder(pretrainer, pooling=args.pooling, device=args.device).fit(
         sentences).transform
@@ -911,7 +911,7 @@ def _embedder(pretrainer, sentences, args):
 
 def _random_encoder(sentences, args, like=None):
     """The no-pre-training baseline: an encoder of the same architecture, never trained."""
-    from .pretrainer import HeartLangPretrainer
+    from ..models.heartlang.pretrainer import HeartLangPretrainer
 
     shape = {} if like is None else {"size": like.size, "depth": like.depth,
                                      "use_cls": like.use_cls}
@@ -924,7 +924,7 @@ def _random_encoder(sentences, args, like=None):
 def _demo(args):
     import joblib
 
-    from .report import Report, markdown_table, run_details
+    from ..report import Report, markdown_table, run_details
 
     start = time.perf_counter()
     verbose = _verbose(args)
@@ -988,12 +988,12 @@ def _demo_synthetic(args, report, verbose, start):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from .datasets import make_ecg
-    from .embedder import HeartLangEmbedder
-    from .features import ECGFeatures, RawSignal
-    from .plotting_evaluation import plot_roc_curves
-    from .pretrainer import HeartLangPretrainer
-    from .tokenizer import QRSTokenizer
+    from ..datasets import make_ecg
+    from ..models.heartlang.embedder import HeartLangEmbedder
+    from ..baselines.features import ECGFeatures, RawSignal
+    from ..plotting.evaluation import plot_roc_curves
+    from ..models.heartlang.pretrainer import HeartLangPretrainer
+    from ..preprocessing.tokenizer import QRSTokenizer
 
     rate = args.sampling_rate
     X, y = make_ecg(args.n_records, sampling_rate=rate, random_state=args.seed)
@@ -1080,7 +1080,7 @@ def _demo_ptbxl(args, report, verbose, start):
     vocabulary, pretrainer = _demo_stages(args, report, verbose, start, S_train, S_test, 5)
 
     print("[4/5] linear-probe protocol (heartlang_sk.evaluation)", flush=True)
-    from .evaluation import baseline_embedders
+    from ..evaluation.protocol import baseline_embedders
 
     models = {"heartlang": (_embedder(pretrainer, sentences, args), True),
               "random-init": (_embedder(_random_encoder(sentences, args, pretrainer), sentences,

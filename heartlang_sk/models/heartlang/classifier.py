@@ -11,11 +11,11 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch.callbacks import GradientNormClipping, PassthroughScoring, ProgressBar
 
-from ._inputs import check_sentences
-from .nn import ECGFORMER_SIZES
-from .nn.objectives import ClassificationObjective
+from ..._validation import check_sentences
+from ...nn import ECGFORMER_SIZES
+from .objectives import ClassificationObjective
 from .pretrainer import _is_fitted
-from .training import (HeartLangNet, SentenceDataset, WarmupCosine, amp_dtype, device_batches, fit_net,
+from ...training.net import (HeartLangNet, SentenceDataset, WarmupCosine, amp_dtype, device_batches, fit_net,
                        history_frame, resolve_device, torch_seed, validation_split)
 
 __all__ = ["HeartLangClassifier"]

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .heads import ECGFormerClassifier, MaskedWordPredictor, masked_word_loss
-from .masking import random_lead_mask, random_token_mask
+from ...nn.masking import random_lead_mask, random_token_mask
 from .vqhbr import VQHeartbeatReconstructor, vqhbr_loss
 
 MASK_UNITS = ("token", "lead")

@@ -16,9 +16,9 @@ from scipy import signal as sps
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._qrs import detect_qrs_batch
-from ._signals import PROCESSING_RATE, as_records, check_sampling_rate, resample
-from .datasets.ptbxl import LEAD_NAMES
+from ..preprocessing.qrs import detect_qrs_batch
+from ..preprocessing._signals import PROCESSING_RATE, as_records, check_sampling_rate, resample
+from ..datasets.ptbxl import LEAD_NAMES
 
 __all__ = ["ECGFeatures", "RawSignal"]
 
@@ -288,7 +288,7 @@ class ECGFeatures(TransformerMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from heartlang_sk.datasets import make_ecg
-    >>> from heartlang_sk.features import ECGFeatures
+    >>> from heartlang_sk.baselines.features import ECGFeatures
     >>> X, y = make_ecg(6, classes=["brady", "tachy"], random_state=0)
     >>> features = ECGFeatures(sampling_rate=100)
     >>> F = features.fit_transform(X)
@@ -436,7 +436,7 @@ class RawSignal(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from heartlang_sk.features import RawSignal
+    >>> from heartlang_sk.baselines.features import RawSignal
     >>> X = np.arange(2 * 3 * 25, dtype=np.float32).reshape(2, 3, 25)
     >>> Z = RawSignal(downsample=10).fit_transform(X)
     >>> Z.shape

@@ -72,9 +72,9 @@ def read_records(path, sampling_rate=None, max_records=None, verbose=False, lazy
     verbose : bool, default=False
         Progress bar over the WFDB records.
     lazy : bool, default=False
-        Return a WFDB folder as a :class:`~heartlang_sk.store.WFDBRecords` reader instead of
+        Return a WFDB folder as a :class:`~heartlang_sk.io.store.WFDBRecords` reader instead of
         reading it: records are read when sliced (e.g. chunk by chunk by
-        :func:`~heartlang_sk.store.tokenize_to_store`), NaN samples become 0, and every record must
+        :func:`~heartlang_sk.io.store.tokenize_to_store`), NaN samples become 0, and every record must
         have the first record's sampling rate and length (no cropping).
 
     Returns

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ._segmentation import sentence_layout
-from .sentences import ECGSentences
+from ..sentences import ECGSentences
 from ._signals import PROCESSING_RATE, as_records
 from .tokenizer import QRSTokenizer
 
@@ -70,7 +70,7 @@ class FixedWindowTokenizer(QRSTokenizer):
     Examples
     --------
     >>> from heartlang_sk.datasets import make_ecg
-    >>> from heartlang_sk.window_tokenizer import FixedWindowTokenizer
+    >>> from heartlang_sk.preprocessing.window_tokenizer import FixedWindowTokenizer
     >>> X, y = make_ecg(2, sampling_rate=500, random_state=0)
     >>> S = FixedWindowTokenizer(sampling_rate=500).fit_transform(X)
     >>> S.shape, S.n_tokens.tolist()  # 10 windows of 0.96 s per lead, 12 leads

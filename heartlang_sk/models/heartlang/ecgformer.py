@@ -33,9 +33,9 @@ from typing import NamedTuple, Optional
 import torch
 from torch import nn
 
-from .attention import key_padding_attention_mask
-from .embedding import BeatConvStem, LeadTimeEmbedding, LinearStem
-from .transformer import TransformerBlock
+from ...nn.attention import key_padding_attention_mask
+from ...nn.embedding import BeatConvStem, LeadTimeEmbedding, LinearStem
+from ...nn.transformer import TransformerBlock
 
 __all__ = ["ECGFormer", "ECGFormerOutput", "ECGFORMER_SIZES", "ecgformer_config", "resolve_ecgformer_config",
            "count_parameters"]

@@ -43,7 +43,7 @@ def qrs_detection_scores(reference, detected, sampling_rate, tolerance=0.15):
 
     Examples
     --------
-    >>> from heartlang_sk.metrics import qrs_detection_scores
+    >>> from heartlang_sk.evaluation.metrics import qrs_detection_scores
     >>> scores = qrs_detection_scores([100, 200, 300], [102, 260, 301, 500], sampling_rate=100)
     >>> scores["tp"], scores["fp"], scores["fn"]
     (2, 2, 1)

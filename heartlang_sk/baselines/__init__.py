@@ -1,0 +1,5 @@
+"""Baselines a learned representation must beat: hand-made ECG features and the raw signal."""
+
+from .features import ECGFeatures, RawSignal
+
+__all__ = ["ECGFeatures", "RawSignal"]
