@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "heartlang_probe.py"
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "heartlang_probe.py"
 
 
 @pytest.fixture(scope="module")
