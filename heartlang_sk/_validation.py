@@ -24,15 +24,29 @@ def check_sentences(estimator, X, reset):
 
     ``X`` is the output of a tokenizer, or a 2-D array of beats (each row one beat: a one-token
     sentence), which is what scikit-learn's common checks pass.
+
+    Fitting (``reset=True``) on sentences without a single beat is an error: there is nothing to
+    learn. Estimators whose model reads the whole sentence (``_checks_lead_count = True``) record
+    the number of leads, ``n_leads_in_``, and refuse sentences with another number of leads.
     """
+    name = type(estimator).__name__
     if isinstance(X, ECGSentences):
         if len(X) == 0:
             raise ValueError("no ECG sentences: got 0 records")
+        n_leads = int(X.signals.shape[1])
         if reset:
+            if not np.any(X.leads):
+                raise ValueError(f"{name}: none of the {len(X)} records has a detected beat (flat or "
+                                 "beat-less signals); there is nothing to learn from")
             estimator.n_features_in_ = X.t
+            if getattr(estimator, "_checks_lead_count", False):
+                estimator.n_leads_in_ = n_leads
         elif X.t != estimator.n_features_in_:
-            raise ValueError(f"sentences have t={X.t} samples per token, but {type(estimator).__name__}"
+            raise ValueError(f"sentences have t={X.t} samples per token, but {name}"
                              f" was fitted with t={estimator.n_features_in_}")
+        elif getattr(estimator, "n_leads_in_", n_leads) != n_leads:
+            raise ValueError(f"sentences have {n_leads} lead(s), but {name} was fitted on "
+                             f"{estimator.n_leads_in_}-lead sentences")
         return X
     if isinstance(X, np.ndarray) and X.ndim == 3:
         raise ValueError("got a 3-D array: tokenize signals first (QRSTokenizer) and pass the "

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from skorch.callbacks import GradientNormClipping, PassthroughScoring, ProgressBar
 
+from ..._param_validation import Estimator, Integer, Options, Real
 from ..._validation import check_sentences
-from ...nn import ECGFORMER_SIZES
+from ...training.net import SentenceDataset, amp_dtype, device_batches, validation_split
+from .._base import NeuralEstimator, is_fitted
+from .ecgformer import ECGFORMER_SIZES
 from .objectives import ClassificationObjective
-from .pretrainer import _is_fitted
-from ...training.net import (HeartLangNet, SentenceDataset, WarmupCosine, amp_dtype, device_batches, fit_net,
-                       history_frame, resolve_device, torch_seed, validation_split)
 
 __all__ = ["HeartLangClassifier"]
 
 
-class HeartLangClassifier(ClassifierMixin, BaseEstimator):
+class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
     """Fine-tune the whole ST-ECGFormer encoder and a linear head on labelled ECG sentences.
 
     The paper's full fine-tuning (Table 2): the encoder starts from a fitted
@@ -33,7 +30,9 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     pretrainer : HeartLangPretrainer or None, default=None
-        Fitted pretrainer whose encoder weights start the fine-tuning (never modified).
+        Fitted pretrainer whose encoder weights start the fine-tuning (never modified). Clones
+        (``clone``, ``cross_val_score``, ``GridSearchCV``) share it, so each fold fine-tunes its
+        own copy of the same pre-trained encoder.
     size : {"tiny", "small", "base", "large"}, default="tiny"
         Encoder size when there is no pretrainer.
     depth : int or None, default=None
@@ -47,10 +46,18 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
     warmup_epochs : float, default=1.0
     gradient_clip : float or None, default=3.0
     valid_fraction : float, default=0.0
+    checkpoint_dir : str or None, default=None
+        Save parameters, optimizer, history and a fingerprint of the run there after every epoch.
+    resume : bool, default=True
+        With ``checkpoint_dir``: continue the same run (same parameters and data) after its last
+        saved epoch; another run's checkpoint raises ``ValueError``; ``False`` starts afresh.
     device : str, default="auto"
     precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
     random_state : int, RandomState or None, default=None
     verbose : bool, default=False
+    accelerator : accelerate.Accelerator or None, default=None
+        Multi-GPU training through Hugging Face Accelerate, as for
+        :class:`~heartlang_sk.HeartLangPretrainer`.
 
     Attributes
     ----------
@@ -60,6 +67,8 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
     history_ : pandas.DataFrame
         Per epoch: ``train_loss``, ``train_accuracy`` (exact match for multi-label), ...
     n_features_in_ : int
+    n_leads_in_ : int
+        Leads of the training sentences; sentences with another number of leads are refused.
 
     Examples
     --------
@@ -74,8 +83,8 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, pretrainer=None, size="tiny", *, depth=None, pooling="mean", dropout=0.0, max_epochs=20,
                  batch_size=64, lr=1e-3, min_lr=1e-5, weight_decay=0.05, warmup_epochs=1.0,
-                 gradient_clip=3.0, valid_fraction=0.0, device="auto", precision="auto",
-                 random_state=None, verbose=False):
+                 gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None, resume=True, device="auto",
+                 precision="auto", random_state=None, verbose=False, accelerator=None):
         self.pretrainer = pretrainer
         self.size = size
         self.depth = depth
@@ -89,10 +98,26 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
         self.warmup_epochs = warmup_epochs
         self.gradient_clip = gradient_clip
         self.valid_fraction = valid_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
         self.device = device
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
+        self.accelerator = accelerator
+
+    _parameter_constraints = {
+        **NeuralEstimator.COMMON_CONSTRAINTS,
+        "pretrainer": (Estimator("HeartLangPretrainer"), None),
+        "size": Options(*ECGFORMER_SIZES),
+        "depth": (Integer(1), None),
+        "pooling": Options("mean", "cls"),
+        "dropout": Real(0, 1, closed="left"),
+    }
+    _logged_terms = (("accuracy", False),)
+    _optimizer_betas = (0.9, 0.999)
+    _frozen_params = ("pretrainer",)
+    _checks_lead_count = True
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -101,12 +126,10 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
 
     def _encoder_config(self, sentences):
         if self.pretrainer is not None:
-            if not _is_fitted(self.pretrainer):
+            if not is_fitted(self.pretrainer):
                 raise ValueError("pretrainer must be a fitted HeartLangPretrainer")
             return dict(self.pretrainer.net_.get_params()["module__encoder_config"],
                         use_cls=self.pooling == "cls")
-        if self.size not in ECGFORMER_SIZES:
-            raise ValueError(f"size must be one of {sorted(ECGFORMER_SIZES)}, got {self.size!r}")
         config = {"size": self.size, "t": sentences.t, "n_leads": max(12, sentences.signals.shape[1]),
                   "max_time": max(64, int(sentences.times.max(initial=0)))}
         if self.depth is not None:
@@ -139,10 +162,7 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
-            raise ValueError(f"max_epochs must be a non-negative integer, got {self.max_epochs!r}")
-        if self.pooling not in ("mean", "cls"):
-            raise ValueError(f"pooling must be 'mean' or 'cls', got {self.pooling!r}")
+        self._check_params()
         sentences = check_sentences(self, X, reset=True)
         if y is None:
             raise ValueError("HeartLangClassifier requires y to be passed, but the target y is None")
@@ -150,28 +170,14 @@ class HeartLangClassifier(ClassifierMixin, BaseEstimator):
         if len(y) != len(sentences):
             raise ValueError(f"X has {len(sentences)} records but y has {len(y)}")
         labels = self._encode_targets(y)
-        seed = torch_seed(self.random_state)
-        torch.manual_seed(seed)
-        callbacks = [WarmupCosine(self.warmup_epochs, self.min_lr),
-                     PassthroughScoring("train_accuracy", lower_is_better=False, on_train=True)]
-        if self.valid_fraction > 0:
-            callbacks.append(PassthroughScoring("valid_accuracy", lower_is_better=False))
-        if self.gradient_clip:
-            callbacks.append(GradientNormClipping(self.gradient_clip))
-        if self.verbose:
-            callbacks.append(ProgressBar())
-        self.net_ = HeartLangNet(
-            ClassificationObjective, module__encoder_config=self._encoder_config(sentences),
-            module__n_outputs=labels.shape[1], module__multilabel=self.multilabel_,
-            module__pooling=self.pooling, module__dropout=self.dropout, optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=self.weight_decay, lr=self.lr, max_epochs=self.max_epochs,
-            batch_size=self.batch_size, train_split=validation_split(None, self.valid_fraction, seed),
-            callbacks=callbacks, iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
-            device=resolve_device(self.device), precision=self.precision, verbose=int(self.verbose))
-        initial = None if self.pretrainer is None else self._copy_pretrained_encoder
-        fit_net(self.net_, SentenceDataset(sentences, labels=labels), initial_state=initial)
-        self.history_ = history_frame(self.net_)
+        seed = self._seed()
+        module_params = {"encoder_config": self._encoder_config(sentences), "n_outputs": labels.shape[1],
+                         "multilabel": self.multilabel_, "pooling": self.pooling, "dropout": self.dropout}
+        self._fit_module(ClassificationObjective, module_params, sentences,
+                         SentenceDataset(sentences, labels=labels), seed,
+                         validation_split(None, self.valid_fraction, seed),
+                         initial_state=None if self.pretrainer is None else self._copy_pretrained_encoder,
+                         targets=labels)
         return self
 
     def _copy_pretrained_encoder(self, module):

@@ -9,7 +9,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..._validation import check_sentences
 from ...nn import masked_mean
-from .pretrainer import HeartLangPretrainer, _is_fitted
+from .._base import is_fitted, share_fitted_params
+from .pretrainer import HeartLangPretrainer
 from ...training.net import amp_dtype, device_batches, resolve_device
 
 __all__ = ["HeartLangEmbedder"]
@@ -45,6 +46,8 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         Samples per beat token.
     n_leads_ : int
         Leads of the fitted sentences (``"lead"`` pooling makes one block per lead).
+    n_leads_in_ : int
+        The same number; sentences with another number of leads are refused by ``transform``.
     n_features_out_ : int
 
     Examples
@@ -70,11 +73,11 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         self.device = device
         self.precision = precision
 
+    _checks_lead_count = True
+
     def __sklearn_clone__(self):
         # The pretrainer is frozen: a clone shares it (a fitted model), everything else is cloned.
-        params = self.get_params(deep=False)
-        return type(self)(**{name: value if name == "pretrainer" else clone(value, safe=False)
-                             for name, value in params.items()})
+        return share_fitted_params(self, ("pretrainer",))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -98,11 +101,14 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         pretrainer = self.pretrainer if self.pretrainer is not None else HeartLangPretrainer(
             max_epochs=0, random_state=0)
         sentences = check_sentences(self, X, reset=True)
-        if not _is_fitted(pretrainer):
+        if not is_fitted(pretrainer):
             pretrainer = clone(pretrainer).fit(sentences)
         elif pretrainer.n_features_in_ != self.n_features_in_:
             raise ValueError(f"sentences have t={self.n_features_in_} samples per token, the "
                              f"pretrainer was trained with t={pretrainer.n_features_in_}")
+        elif getattr(pretrainer, "n_leads_in_", self.n_leads_in_) != self.n_leads_in_:
+            raise ValueError(f"sentences have {self.n_leads_in_} lead(s), but the pretrainer was trained "
+                             f"on {pretrainer.n_leads_in_}-lead sentences")
         if self.pooling == "cls" and not pretrainer.encoder_.use_cls:
             raise ValueError("pooling='cls' needs a pretrainer with use_cls=True")
         self.pretrainer_ = pretrainer

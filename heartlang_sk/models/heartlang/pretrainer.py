@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScoring, ProgressBar
 
+from ..._param_validation import Boolean, Estimator, Integer, Options, Real
 from ..._validation import check_sentences
-from ...training.distributed import make_net
-from ...nn import ECGFORMER_SIZES
+from ...training.net import SentenceDataset, device_batches, validation_split
+from .._base import NeuralEstimator, is_fitted
+from .ecgformer import ECGFORMER_SIZES
 from .objectives import MASK_UNITS, PretrainingObjective
-from ...training.net import (SentenceDataset, WarmupCosine, device_batches, fit_net, history_frame,
-                       resolve_device, torch_seed, validation_split)
 
 __all__ = ["HeartLangPretrainer"]
 
 
-def _is_fitted(estimator):
-    try:
-        check_is_fitted(estimator)
-    except Exception:  # NotFittedError, or an estimator without fitted attributes yet
-        return False
-    return True
+_is_fitted = is_fitted  # the name other modules imported before the base class
 
 
-class HeartLangPretrainer(BaseEstimator):
+class HeartLangPretrainer(NeuralEstimator):
     """Pre-train the ST-ECGFormer encoder by predicting masked ECG words (HeartLang, paper §2.4).
 
     ``mask_ratio`` of every sentence's real beats (never padding) are replaced by a learnable mask
@@ -65,10 +57,12 @@ class HeartLangPretrainer(BaseEstimator):
     gradient_clip : float or None, default=3.0
     valid_fraction : float, default=0.0
     checkpoint_dir : str or None, default=None
-        Save parameters, optimizer and history after every epoch.
+        Save parameters, optimizer, history and a fingerprint of the run (``run.json``: the
+        parameters and the training data's shape and content hash) there after every epoch.
     resume : bool, default=True
-        With ``checkpoint_dir``: a fit that finds an earlier, interrupted run's checkpoint there
-        continues after its last saved epoch instead of starting over.
+        With ``checkpoint_dir``: a fit of the same run (same fingerprint) continues after the last
+        saved epoch (raise ``max_epochs`` to train longer); a checkpoint of another run there raises
+        ``ValueError`` instead of returning the old model. ``False`` starts afresh, replacing it.
     init_from : HeartLangPretrainer or None, default=None
         Start from this fitted pretrainer's weights (continued pre-training / warm start); the word
         head is copied too when the vocabulary sizes match.
@@ -96,6 +90,8 @@ class HeartLangPretrainer(BaseEstimator):
     embed_dim_ : int
     n_features_in_ : int
         Samples per beat token (``t``).
+    n_leads_in_ : int
+        Leads of the training sentences; sentences with another number of leads are refused.
 
     Examples
     --------
@@ -139,19 +135,27 @@ class HeartLangPretrainer(BaseEstimator):
         self.verbose = verbose
         self.accelerator = accelerator
 
+    _parameter_constraints = {
+        **NeuralEstimator.COMMON_CONSTRAINTS,
+        "vocabulary": (Estimator("ECGVocabulary"), None),
+        "size": Options(*ECGFORMER_SIZES),
+        "depth": (Integer(1), None),
+        "use_cls": Boolean(),
+        "mask_ratio": Real(0, 1, closed="neither"),
+        "mask_unit": Options(*MASK_UNITS),
+        "init_from": (Estimator("HeartLangPretrainer"), None),
+    }
+    _logged_terms = (("masked_accuracy", False),)
+    _optimizer_betas = (0.9, 0.98)
+    _frozen_params = ("vocabulary", "init_from")
+    _checks_lead_count = True
+
     def _check_params(self):
-        if self.size not in ECGFORMER_SIZES:
-            raise ValueError(f"size must be one of {sorted(ECGFORMER_SIZES)}, got {self.size!r}")
-        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
-            raise ValueError(f"max_epochs must be a non-negative integer, got {self.max_epochs!r}")
-        if not 0.0 < self.mask_ratio < 1.0:
-            raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio!r}")
-        if self.mask_unit not in MASK_UNITS:
-            raise ValueError(f"mask_unit must be one of {list(MASK_UNITS)}, got {self.mask_unit!r}")
+        super()._check_params()
         if self.vocabulary is None and self.max_epochs > 0:
             raise ValueError("pre-training needs a vocabulary (an ECGVocabulary) for its target words;"
                              " vocabulary=None is only for max_epochs=0 (random-initialised encoder)")
-        if self.init_from is not None and not _is_fitted(self.init_from):
+        if self.init_from is not None and not is_fitted(self.init_from):
             raise ValueError("init_from must be a fitted HeartLangPretrainer")
 
     def _encoder_config(self, sentences):
@@ -161,29 +165,6 @@ class HeartLangPretrainer(BaseEstimator):
         if self.depth is not None:
             config["depth"] = int(self.depth)
         return config
-
-    def _build_net(self, encoder_config, n_words, seed, validation):
-        callbacks = [WarmupCosine(self.warmup_epochs, self.min_lr),
-                     PassthroughScoring("train_masked_accuracy", lower_is_better=False, on_train=True)]
-        if validation is not None:
-            callbacks.append(PassthroughScoring("valid_masked_accuracy", lower_is_better=False))
-        if self.gradient_clip:
-            callbacks.append(GradientNormClipping(self.gradient_clip))
-        if self.verbose:
-            callbacks.append(ProgressBar())
-        if self.checkpoint_dir is not None:
-            callbacks.append(Checkpoint(dirname=str(self.checkpoint_dir), monitor=None,
-                                        f_criterion=None))
-        return make_net(
-            PretrainingObjective, accelerator=self.accelerator,
-            module__encoder_config=encoder_config, module__n_words=n_words,
-            module__mask_ratio=self.mask_ratio, module__mask_unit=self.mask_unit,
-            optimizer=torch.optim.AdamW,
-            optimizer__betas=(0.9, 0.98), optimizer__weight_decay=self.weight_decay, lr=self.lr,
-            max_epochs=self.max_epochs, batch_size=self.batch_size, train_split=validation,
-            callbacks=callbacks, iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
-            device=resolve_device(self.device), precision=self.precision, verbose=int(self.verbose))
 
     def fit(self, X, y=None, *, validation_sentences=None):
         """Pre-train on ECG sentences.
@@ -201,10 +182,9 @@ class HeartLangPretrainer(BaseEstimator):
         """
         self._check_params()
         sentences = check_sentences(self, X, reset=True)
-        seed = torch_seed(self.random_state)
-        torch.manual_seed(seed)
+        seed = self._seed()
         vocabulary = self.vocabulary
-        if vocabulary is not None and not _is_fitted(vocabulary):
+        if vocabulary is not None and not is_fitted(vocabulary):
             vocabulary = clone(vocabulary).fit(sentences)
         self.vocabulary_ = vocabulary
         words = None if vocabulary is None else vocabulary.transform(sentences)
@@ -213,13 +193,13 @@ class HeartLangPretrainer(BaseEstimator):
         if validation_sentences is not None:
             held_out = check_sentences(self, validation_sentences, reset=False)
             validation = SentenceDataset(held_out, words=vocabulary.transform(held_out))
-        split = validation_split(validation, self.valid_fraction, seed)
-        self.net_ = self._build_net(self._encoder_config(sentences), n_words, seed, split)
-        fit_net(self.net_, SentenceDataset(sentences, words=words), self.checkpoint_dir, self.resume,
-                initial_state=None if self.init_from is None else self._copy_initial_weights)
+        module_params = {"encoder_config": self._encoder_config(sentences), "n_words": n_words,
+                         "mask_ratio": self.mask_ratio, "mask_unit": self.mask_unit}
+        self._fit_module(PretrainingObjective, module_params, sentences, SentenceDataset(sentences, words=words),
+                         seed, validation_split(validation, self.valid_fraction, seed),
+                         initial_state=None if self.init_from is None else self._copy_initial_weights)
         self.encoder_ = self.net_.module_.model.encoder
         self.embed_dim_ = int(self.encoder_.embed_dim)
-        self.history_ = history_frame(self.net_)
         return self
 
     def _copy_initial_weights(self, module):

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import numbers
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScoring, ProgressBar
-from skorch.dataset import ValidSplit
-from skorch.helper import predefined_split
 
+from ..._param_validation import Boolean, Integer, Options, Real
 from ..._validation import check_sentences
-from ...training.callbacks import CodebookMonitor, EpochR2
-from ...training.distributed import make_net
-from ...nn import ECGFORMER_SIZES
-from .objectives import VocabularyObjective
 from ...nn.quantizer import perplexity as usage_perplexity
-from ...training.net import (SentenceDataset, WarmupCosine, device_batches, resolve_device,
-                       torch_seed)
+from ...training.callbacks import CodebookMonitor, EpochR2
+from ...training.net import SentenceDataset, device_batches, validation_split
+from .._base import NeuralEstimator
+from .ecgformer import ECGFORMER_SIZES
+from .objectives import VocabularyObjective
 
 __all__ = ["ECGVocabulary"]
 
@@ -35,7 +31,7 @@ def _quantizer_of(net):
     return net.module_.model.quantizer
 
 
-class ECGVocabulary(TransformerMixin, BaseEstimator):
+class ECGVocabulary(TransformerMixin, NeuralEstimator):
     """The ECG vocabulary: each heartbeat becomes one of ``n_words`` ECG words (HeartLang's VQ-HBR).
 
     An ST-ECGFormer encoder turns each beat of a sentence into a vector, which is L2-normalised and
@@ -82,7 +78,12 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         Fraction of the sentences held out for validation (``valid_*`` history columns);
         ``fit(..., validation_sentences=S_val)`` passes a fixed validation set instead.
     checkpoint_dir : str or None, default=None
-        Save the best model there during training (skorch ``Checkpoint``).
+        Save parameters, optimizer, history and a fingerprint of the run (``run.json``: the
+        parameters and the training data's shape and content hash) there after every epoch.
+    resume : bool, default=True
+        With ``checkpoint_dir``: a fit of the same run (same fingerprint) continues after the last
+        saved epoch (raise ``max_epochs`` to train longer); a checkpoint of another run there raises
+        ``ValueError`` instead of returning the old model. ``False`` starts afresh, replacing it.
     device : str, default="auto"
         ``"auto"`` trains on CUDA when available, else CPU.
     precision : {"auto", "bf16", "fp16", "fp32"}, default="auto"
@@ -136,7 +137,7 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
     def __init__(self, size="tiny", *, encoder_depth=4, decoder_depth=2, n_words=8192, word_dim=128,
                  decay=0.99, beta=1.0, kmeans_init=True, dead_word_restart=True, max_epochs=10,
                  batch_size=64, lr=1e-3, weight_decay=1e-4, warmup_epochs=1.0, min_lr=1e-5,
-                 gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None, device="auto",
+                 gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None, resume=True, device="auto",
                  precision="auto", random_state=None, verbose=False, accelerator=None):
         self.size = size
         self.encoder_depth = encoder_depth
@@ -156,6 +157,7 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         self.gradient_clip = gradient_clip
         self.valid_fraction = valid_fraction
         self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
         self.device = device
         self.precision = precision
         self.random_state = random_state
@@ -167,19 +169,25 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = []
         return tags
 
-    # -- building ----------------------------------------------------------------------------------
-    def _check_params(self):
-        if self.size not in ECGFORMER_SIZES:
-            raise ValueError(f"size must be one of {sorted(ECGFORMER_SIZES)}, got {self.size!r}")
-        for name in ("encoder_depth", "decoder_depth", "n_words", "word_dim", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
-            raise ValueError(f"max_epochs must be a non-negative integer, got {self.max_epochs!r}")
-        if not 0.0 <= self.valid_fraction < 1.0:
-            raise ValueError(f"valid_fraction must be in [0, 1), got {self.valid_fraction!r}")
+    _parameter_constraints = {
+        **NeuralEstimator.COMMON_CONSTRAINTS,
+        "size": Options(*ECGFORMER_SIZES),
+        "encoder_depth": Integer(1),
+        "decoder_depth": Integer(1),
+        "n_words": Integer(1),
+        "word_dim": Integer(1),
+        "decay": Real(0, 1, closed="left"),
+        "beta": Real(0),
+        "kmeans_init": Boolean(),
+        "dead_word_restart": Boolean(),
+    }
+    _logged_terms = tuple((term, True) for term in _LOGGED_TERMS)
+    _optimizer_betas = (0.9, 0.99)
 
+    def _extra_callbacks(self):
+        return [EpochR2(), CodebookMonitor(_quantizer_of)]
+
+    # -- building ----------------------------------------------------------------------------------
     def _module_params(self, sentences):
         return {
             "encoder_config": {"size": self.size, "depth": self.encoder_depth},
@@ -190,32 +198,6 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
             "decay": self.decay, "beta": self.beta, "kmeans_init": self.kmeans_init,
             "dead_word_restart": self.dead_word_restart,
         }
-
-    def _build_net(self, module_params, seed, validation):
-        callbacks = [
-            *(PassthroughScoring(f"train_{term}", on_train=True) for term in _LOGGED_TERMS),
-            EpochR2(), CodebookMonitor(_quantizer_of),
-            WarmupCosine(self.warmup_epochs, self.min_lr),
-        ]
-        if validation:
-            callbacks += [PassthroughScoring(f"valid_{term}") for term in _LOGGED_TERMS]
-        if self.gradient_clip:
-            callbacks.append(GradientNormClipping(self.gradient_clip))
-        if self.verbose:
-            callbacks.append(ProgressBar())
-        if self.checkpoint_dir is not None:
-            callbacks.append(Checkpoint(dirname=str(self.checkpoint_dir),
-                                        monitor="valid_loss_best" if validation else "train_loss_best"))
-        return make_net(
-            VocabularyObjective, **{f"module__{k}": v for k, v in module_params.items()},
-            accelerator=self.accelerator,
-            optimizer=torch.optim.AdamW, optimizer__betas=(0.9, 0.99),
-            optimizer__weight_decay=self.weight_decay, lr=self.lr, max_epochs=self.max_epochs,
-            batch_size=self.batch_size, train_split=validation, callbacks=callbacks,
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
-            device=resolve_device(self.device), precision=self.precision, verbose=int(self.verbose),
-        )
 
     # -- estimator API -----------------------------------------------------------------------------
     def fit(self, X, y=None, *, validation_sentences=None):
@@ -235,17 +217,13 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         """
         self._check_params()
         sentences = check_sentences(self, X, reset=True)
-        seed = torch_seed(self.random_state)
-        torch.manual_seed(seed)
+        seed = self._seed()
+        held_out = None
         if validation_sentences is not None:
-            validation = predefined_split(SentenceDataset(check_sentences(self, validation_sentences,
-                                                                          reset=False)))
-        elif self.valid_fraction > 0:
-            validation = ValidSplit(self.valid_fraction, random_state=seed)
-        else:
-            validation = None
-        self.net_ = self._build_net(self._module_params(sentences), seed, validation)
-        self.net_.fit(SentenceDataset(sentences), y=None)
+            held_out = SentenceDataset(check_sentences(self, validation_sentences, reset=False))
+        validation = validation_split(held_out, self.valid_fraction, seed)
+        self._fit_module(VocabularyObjective, self._module_params(sentences), sentences,
+                         SentenceDataset(sentences), seed, validation)
         self._set_fitted_state(sentences)
         return self
 
@@ -256,9 +234,6 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         self.word_counts_ = np.bincount(words[words >= 0], minlength=self.n_words)
         self.n_active_words_ = int(np.count_nonzero(self.word_counts_))
         self.perplexity_ = float(usage_perplexity(torch.from_numpy(self.word_counts_)))
-        skip = {"batches"}
-        self.history_ = pd.DataFrame([{k: v for k, v in row.items() if k not in skip and not k.endswith("_best")}
-                                      for row in self.net_.history])
 
     def _batches(self, X, batch_size=None):
         sentences = check_sentences(self, X, reset=False)
@@ -341,7 +316,7 @@ class ECGVocabulary(TransformerMixin, BaseEstimator):
         params = dict(payload["params"], device=device)
         vocab = cls(**params)
         module_params = {k[len("module__"):]: v for k, v in payload["module_params"].items()}
-        vocab.net_ = vocab._build_net(module_params, seed=0, validation=None)
+        vocab.net_ = vocab._make_net(VocabularyObjective, module_params, seed=0, validation=None)
         vocab.net_.initialize()
         vocab.net_.module_.load_state_dict(payload["state_dict"])
         vocab.n_features_in_ = payload["n_features_in"]
