@@ -284,6 +284,13 @@ class ECGFeatures(TransformerMixin, BaseEstimator):
     A 2-D input ``(n_records, n_samples)`` is read as single-lead records, as by
     :class:`heartlang_sk.QRSTokenizer`. Feature names come from :meth:`get_feature_names_out`.
 
+    References
+    ----------
+    .. [1] P. Wagner et al., "PTB-XL, a large publicly available electrocardiography dataset",
+       Scientific Data 7, 154 (2020).
+    .. [2] N. Strodthoff et al., "Deep learning for ECG analysis: benchmarks and insights from
+       PTB-XL", IEEE JBHI 25(5), 2021.
+
     Examples
     --------
     >>> import numpy as np
@@ -432,6 +439,11 @@ class RawSignal(TransformerMixin, BaseEstimator):
     See Also
     --------
     ECGFeatures : the hand-made feature baseline.
+
+    References
+    ----------
+    .. [1] N. Strodthoff et al., "Deep learning for ECG analysis: benchmarks and insights from
+       PTB-XL", IEEE JBHI 25(5), 2021.
 
     Examples
     --------

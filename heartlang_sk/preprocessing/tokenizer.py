@@ -125,6 +125,13 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
     beat (flat or beat-less) give all-padding sentences and are reported in a warning and in
     ``ECGSentences.n_beats``.
 
+    References
+    ----------
+    .. [1] J. Jin et al., "Reading Your Heart: Learning ECG Words and Sentences via Pre-training
+       ECG Language Model", ICLR 2025.
+    .. [2] J. Pan and W. J. Tompkins, "A real-time QRS detection algorithm", IEEE Trans. Biomed.
+       Eng. 32(3), 230-236 (1985).
+
     Examples
     --------
     >>> from heartlang_sk import QRSTokenizer

@@ -67,6 +67,11 @@ class FixedWindowTokenizer(QRSTokenizer):
     This class subclasses :class:`~heartlang_sk.QRSTokenizer` to share its preprocessing; the
     QRS-specific parameters (``detection_lead``, ``detection_fallback``) do not exist here.
 
+    References
+    ----------
+    .. [1] J. Jin et al., "Reading Your Heart: Learning ECG Words and Sentences via Pre-training
+       ECG Language Model", ICLR 2025.
+
     Examples
     --------
     >>> from heartlang_sk.datasets import make_ecg

@@ -63,12 +63,24 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
     ----------
     classes_ : ndarray
         Class labels (single-label) or column indices (multi-label).
+    multilabel_ : bool
+        Whether ``y`` was a 2-D indicator matrix (one sigmoid per class).
     net_ : HeartLangNet
     history_ : pandas.DataFrame
         Per epoch: ``train_loss``, ``train_accuracy`` (exact match for multi-label), ...
     n_features_in_ : int
     n_leads_in_ : int
         Leads of the training sentences; sentences with another number of leads are refused.
+
+    See Also
+    --------
+    HeartLangPretrainer : the pre-trained encoder the fine-tuning starts from.
+    HeartLangEmbedder : a frozen encoder with a linear probe instead.
+
+    References
+    ----------
+    .. [1] J. Jin et al., "Reading Your Heart: Learning ECG Words and Sentences via Pre-training
+       ECG Language Model", ICLR 2025.
 
     Examples
     --------

@@ -50,6 +50,16 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         The same number; sentences with another number of leads are refused by ``transform``.
     n_features_out_ : int
 
+    See Also
+    --------
+    HeartLangPretrainer : trains the encoder this embedder uses.
+    heartlang_sk.evaluation.linear_probe : the paper's probe on these embeddings.
+
+    References
+    ----------
+    .. [1] J. Jin et al., "Reading Your Heart: Learning ECG Words and Sentences via Pre-training
+       ECG Language Model", ICLR 2025.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

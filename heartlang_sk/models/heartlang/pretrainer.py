@@ -93,6 +93,17 @@ class HeartLangPretrainer(NeuralEstimator):
     n_leads_in_ : int
         Leads of the training sentences; sentences with another number of leads are refused.
 
+    See Also
+    --------
+    ECGVocabulary : the ECG words the masked beats are predicted as.
+    HeartLangEmbedder : the frozen encoder as a transformer, for linear probes.
+    HeartLangClassifier : fine-tunes the pre-trained encoder.
+
+    References
+    ----------
+    .. [1] J. Jin et al., "Reading Your Heart: Learning ECG Words and Sentences via Pre-training
+       ECG Language Model", ICLR 2025.
+
     Examples
     --------
     >>> from heartlang_sk import QRSTokenizer, ECGVocabulary, HeartLangPretrainer

@@ -118,6 +118,18 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
     n_features_in_ : int
         Samples per beat token (``t``).
 
+    See Also
+    --------
+    QRSTokenizer : makes the sentences the vocabulary reads.
+    HeartLangPretrainer : pre-trains the encoder to predict masked ECG words.
+
+    References
+    ----------
+    .. [1] J. Jin et al., "Reading Your Heart: Learning ECG Words and Sentences via Pre-training
+       ECG Language Model", ICLR 2025.
+    .. [2] A. van den Oord, O. Vinyals and K. Kavukcuoglu, "Neural discrete representation
+       learning", NeurIPS 2017.
+
     Examples
     --------
     >>> from heartlang_sk import QRSTokenizer, ECGVocabulary
