@@ -1,9 +1,10 @@
-"""Save fitted models and load them back: joblib, and a weights-only file for the vocabulary.
+"""Save fitted models and load them back: joblib, and model files that load no code.
 
 Every estimator (and a whole probe Pipeline) pickles with joblib; the file loads on a CPU-only
-machine even if it was trained on a GPU. ``ECGVocabulary.save_weights`` writes parameters and
-weights only, readable with ``torch.load(weights_only=True)``, for users who must not unpickle
-files they did not make.
+machine even if it was trained on a GPU, but loading a pickle runs the code it names, so open only
+your own. ``save_weights`` (vocabulary, pre-trainer, embedder, classifier) writes a ``.safetensors``
+model file: tensors plus a JSON description, which ``load_weights`` reads without running any code,
+for models shared between people.
 
     python examples/05_save_and_load.py --out example-output
 """
@@ -41,10 +42,10 @@ def main():
     same = np.allclose(loaded.predict_proba(X), probe.predict_proba(X), atol=1e-6)
     print(f"probe.joblib: reloaded pipeline gives the same probabilities: {same}")
 
-    vocabulary.save_weights(out / "vocabulary.pt")
-    restored = ECGVocabulary.load_weights(out / "vocabulary.pt", device="cpu")
+    vocabulary.save_weights(out / "vocabulary.safetensors")
+    restored = ECGVocabulary.load_weights(out / "vocabulary.safetensors", device="cpu")
     same = np.array_equal(restored.transform(sentences), vocabulary.transform(sentences))
-    print(f"vocabulary.pt (weights only): restored vocabulary gives the same words: {same}")
+    print(f"vocabulary.safetensors (no code): restored vocabulary gives the same words: {same}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ FILES = {
     "01_tokenize_and_plot.py": {"tokenization_normal.png", "sentence_afib.png"},
     "02_vocabulary.py": {"vocabulary_curves.png", "reconstructions.png", "top_words.png",
                          "vocabulary_map.png"},
-    "05_save_and_load.py": {"probe.joblib", "vocabulary.pt"},
+    "05_save_and_load.py": {"probe.joblib", "vocabulary.safetensors"},
 }
 
 

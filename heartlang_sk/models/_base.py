@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, clone
 from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScoring, ProgressBar
 
 from .._param_validation import Boolean, Estimator, Integer, Options, PathLike, RandomState, Real, validate_params
+from ..io.model_files import load_model, register_model_class, save_model
 from ..training.checkpoints import check_resumable, run_fingerprint, write_run_file
 from ..training.distributed import make_net
 from ..training.net import WarmupCosine, history_frame, resolve_device, torch_seed
@@ -101,6 +102,10 @@ class NeuralEstimator(BaseEstimator):
     _optimizer_betas = (0.9, 0.999)
     _frozen_params = ()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        register_model_class(cls)  # allowed in model files (heartlang_sk.io.model_files)
+
     # -- scikit-learn protocol ---------------------------------------------------------------------
     def __sklearn_clone__(self):
         return share_fitted_params(self, self._frozen_params)
@@ -114,6 +119,27 @@ class NeuralEstimator(BaseEstimator):
             if name != "self" and parameter.default is not inspect.Parameter.empty:
                 state.setdefault(name, parameter.default)
         super().__setstate__(state)
+
+    # -- files that load no code ------------------------------------------------------------------
+    def save_weights(self, path):
+        """Write the fitted model to a ``.safetensors`` file that loads without running any code.
+
+        The file holds the network weights and fitted arrays as tensors and the parameters as JSON
+        (see :mod:`heartlang_sk.io.model_files`), not the optimiser state. Read it back with
+        :meth:`load_weights`; ``joblib`` stays available for trusted files of your own.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        save_model(self, path)
+
+    @classmethod
+    def load_weights(cls, path, device="auto"):
+        """Rebuild a fitted model from :meth:`save_weights`; a file of another kind raises ``ValueError``."""
+        return load_model(path, device=device, expected=cls)
+
+    def _restore_derived(self):
+        """Set fitted attributes that are views into ``net_`` after loading a model file."""
 
     # -- the fit skeleton --------------------------------------------------------------------------
     def _check_params(self):

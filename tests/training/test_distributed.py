@@ -92,8 +92,8 @@ def test_one_process_accelerator_trains_as_the_plain_net(sentences, accelerator,
     np.testing.assert_array_equal(accelerated.codebook_, plain.codebook_)
     np.testing.assert_array_equal(accelerated.history_["train_loss"], plain.history_["train_loss"])
     # The weights-only file leaves the accelerator out: it loads as a plain vocabulary.
-    accelerated.save_weights(tmp_path / "vocabulary.pt")
-    loaded = ECGVocabulary.load_weights(tmp_path / "vocabulary.pt", device="cpu")
+    accelerated.save_weights(tmp_path / "vocabulary.safetensors")
+    loaded = ECGVocabulary.load_weights(tmp_path / "vocabulary.safetensors", device="cpu")
     assert loaded.accelerator is None
     np.testing.assert_array_equal(loaded.transform(sentences), accelerated.transform(sentences))
 

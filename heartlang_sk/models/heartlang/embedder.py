@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..._validation import check_sentences
 from ...nn import masked_mean
+from ...io.model_files import load_model, register_model_class, save_model
 from .._base import is_fitted, share_fitted_params
 from .pretrainer import HeartLangPretrainer
 from ...training.net import amp_dtype, device_batches, resolve_device
@@ -18,6 +19,7 @@ __all__ = ["HeartLangEmbedder"]
 POOLINGS = ("mean", "cls", "lead")
 
 
+@register_model_class
 class HeartLangEmbedder(TransformerMixin, BaseEstimator):
     """Embed ECG sentences with the frozen encoder of a pre-trained HeartLang model.
 
@@ -167,6 +169,17 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
             return masked_mean(hidden, output.padding_mask)
         per_lead = [masked_mean(hidden, leads != lead) for lead in range(1, self.n_leads_ + 1)]
         return torch.cat(per_lead, dim=1)
+
+    def save_weights(self, path):
+        """Write the fitted embedder (with its pre-trainer) to a ``.safetensors`` model file that loads
+        without running code; see :mod:`heartlang_sk.io.model_files`."""
+        check_is_fitted(self, "pretrainer_")
+        save_model(self, path)
+
+    @classmethod
+    def load_weights(cls, path, device="auto"):
+        """Rebuild a fitted embedder from :meth:`save_weights`."""
+        return load_model(path, device=device, expected=cls)
 
     def get_feature_names_out(self, input_features=None):
         """``heartlang0``, ``heartlang1``, ... (``heartlang_<lead>_<i>`` for lead pooling)."""

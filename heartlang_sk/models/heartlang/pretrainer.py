@@ -213,6 +213,9 @@ class HeartLangPretrainer(NeuralEstimator):
         self.embed_dim_ = int(self.encoder_.embed_dim)
         return self
 
+    def _restore_derived(self):
+        self.encoder_ = self.net_.module_.model.encoder
+
     def _copy_initial_weights(self, module):
         source = self.init_from.net_.module_.model
         module.model.encoder.load_state_dict(source.encoder.state_dict())

@@ -300,33 +300,22 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         """Negative reconstruction MSE over real beats (higher is better; for model selection)."""
         return -self.reconstruction_errors(X)["mse"]
 
-    # -- weights-only persistence ------------------------------------------------------------------
-    def save_weights(self, path):
-        """Save parameters and weights in a file that loads with ``torch.load(weights_only=True)``.
-
-        Unlike ``joblib.dump`` this stores no pickled code, for users who must not unpickle
-        untrusted files. Restore with :meth:`load_weights`.
-        """
-        check_is_fitted(self, "net_")
-        params = {k: v for k, v in self.get_params().items() if k not in ("checkpoint_dir", "accelerator")}
-        payload = {
-            "format": "heartlang-sk/ECGVocabulary/1",
-            "params": params,
-            "module_params": {k: v for k, v in self.net_.get_params().items() if k.startswith("module__")},
-            "state_dict": {k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()},
-            "word_counts": torch.from_numpy(self.word_counts_),
-            "n_features_in": self.n_features_in_,
-        }
-        torch.save(payload, Path(path))
-
+    # -- files that load no code ------------------------------------------------------------------
     @classmethod
     def load_weights(cls, path, device="auto"):
-        """Rebuild a fitted vocabulary from :meth:`save_weights` (``weights_only=True`` loading)."""
+        """Rebuild a fitted vocabulary from :meth:`save_weights`.
+
+        Also reads the ``torch.save`` files (``weights_only=True``) that ``save_weights`` wrote before
+        model files were safetensors.
+        """
+        with open(path, "rb") as handle:
+            legacy = handle.read(2) == b"PK"  # torch.save writes a zip archive
+        if not legacy:
+            return super().load_weights(path, device=device)
         payload = torch.load(Path(path), map_location="cpu", weights_only=True)
-        if payload.get("format") != "heartlang-sk/ECGVocabulary/1":
+        if not isinstance(payload, dict) or payload.get("format") != "heartlang-sk/ECGVocabulary/1":
             raise ValueError(f"{path} is not an ECGVocabulary weights file")
-        params = dict(payload["params"], device=device)
-        vocab = cls(**params)
+        vocab = cls(**dict(payload["params"], device=device))
         module_params = {k[len("module__"):]: v for k, v in payload["module_params"].items()}
         vocab.net_ = vocab._make_net(VocabularyObjective, module_params, seed=0, validation=None)
         vocab.net_.initialize()
