@@ -1,5 +1,5 @@
 """The ``heartlang-sk`` command: one subcommand per stage and the whole job (``demo``)."""
 
-from .main import build_parser, main
+from .app import build_parser, main
 
 __all__ = ["build_parser", "main"]

@@ -1,0 +1,59 @@
+"""``heartlang-sk embed``: one vector per record from the frozen encoder of a saved pretrainer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ._common import (_check_finite, _in_chunks, _load_pretrainer, _load_sentences, _record_names,
+                      _setup_torch, _stage, _tokenizer, _verbose)
+from ._options import DEFAULT_OUT, _output_options
+
+
+def add_parser(commands, inputs):
+    """Add the ``embed`` subcommand."""
+    embed = commands.add_parser(
+        "embed", parents=[_output_options("embeddings file: .csv, .parquet (needs pyarrow) or "
+                                          ".npy (default heartlang-sk-output/embeddings.csv)",
+                                          f"{DEFAULT_OUT}/embeddings.csv"), inputs],
+        help="one vector per record from a pre-trained encoder",
+        description="Embed saved sentences, or raw records tokenized on the fly, with the frozen "
+                    "encoder of a saved pretrainer.")
+    embed.add_argument("input", help="sentences.joblib, a sentences/ store, a folder of WFDB "
+                                     "records or a .npy array")
+    embed.add_argument("--pretrainer", required=True,
+                       help="pretrainer.joblib from 'heartlang-sk pretrain'")
+    embed.add_argument("--pooling", default="mean", choices=("mean", "lead", "cls"),
+                       help="how the encoder's tokens become one vector (default mean)")
+    embed.add_argument("--device", default="auto", help="auto, cpu, cuda, ... (default auto)")
+    embed.set_defaults(run=_embed)
+
+
+def _embed(args):
+    from ..models.heartlang.embedder import HeartLangEmbedder
+    from ..io.records import check_embeddings_path, read_records, save_embeddings
+    from ..io.store import HEADER_FILE
+
+    start = time.perf_counter()
+    verbose = _verbose(args)
+    check_embeddings_path(args.out)  # before any work
+    _setup_torch(args)
+    pretrainer = _load_pretrainer(args.pretrainer)
+    source = Path(args.input)
+    if source.is_file() and source.suffix.lower() not in (".joblib", ".npy"):
+        raise ValueError(f"{source}: expected sentences.joblib, a folder of WFDB records or a .npy "
+                         f"array, got a {source.suffix or 'plain'} file")
+    if source.suffix.lower() == ".joblib" or (source / HEADER_FILE).is_file():
+        sentences = _load_sentences(source)  # sentences.joblib, or a store from 'tokenize --store'
+        names = _record_names(source, len(sentences))
+    else:
+        X, rate, names = read_records(source, args.sampling_rate, args.max_records, verbose)
+        _check_finite(X, names)
+        sentences = _tokenizer(rate, args, verbose, args.bandpass).fit_transform(X)
+    embedder = HeartLangEmbedder(pretrainer, pooling=args.pooling, device=args.device)
+    embedder.fit(sentences)
+    Z = _in_chunks(embedder.transform, sentences, "embed", verbose)
+    path = save_embeddings(Z, args.out, index=names, columns=embedder.get_feature_names_out())
+    _stage(f"wrote {Z.shape[0]} x {Z.shape[1]} embeddings to {path}", start)
+    return 0
+
