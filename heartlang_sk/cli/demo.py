@@ -200,7 +200,7 @@ def _demo_ptbxl(args, report, verbose, start):
     vocabulary, pretrainer = _demo_stages(args, report, verbose, start, S_train, S_test, 5)
 
     print("[4/5] linear-probe protocol (heartlang_sk.evaluation)", flush=True)
-    from ..evaluation.protocol import baseline_embedders
+    from ..evaluation import baseline_embedders
 
     models = {"heartlang": (_embedder(pretrainer, sentences, args), True),
               "random-init": (_embedder(_random_encoder(sentences, args, pretrainer), sentences,

@@ -83,8 +83,8 @@ def _probe_protocol(embeddings, X, Y, meta, folds, args, verbose):
     the test scores of the largest regime's probe (first seed) for the ROC curves."""
     import pandas as pd
 
-    from ..evaluation.protocol import (evaluate_embedders, few_shot_indices, linear_probe, protocol_split,
-                             regime_name, summarize)
+    from ..evaluation import (evaluate_embedders, few_shot_indices, linear_probe, protocol_split,
+                              regime_name, summarize)
 
     train, test = folds
     method = args.probe[0] if args.probe else "sklearn"
@@ -139,7 +139,7 @@ def _embed_all(models, X, sentences, verbose):
 
 
 def _report_protocol(report, table, per_class, y_test, scores, roc_info, task, results):
-    from ..evaluation.protocol import PUBLISHED, published_table
+    from ..evaluation import PUBLISHED, published_table
     from ..plotting.evaluation import plot_roc_curves
 
     regime, seed, method = roc_info
@@ -168,7 +168,7 @@ def _report_protocol(report, table, per_class, y_test, scores, roc_info, task, r
 
 
 def _evaluate(args):
-    from ..evaluation.protocol import baseline_embedders
+    from ..evaluation import baseline_embedders
     from ..report import Report, markdown_table, run_details
 
     start = time.perf_counter()

@@ -1,10 +1,23 @@
-"""Evaluation metrics."""
+"""Evaluation metrics: QRS detection against reference beats, and the macro ROC-AUC of the linear-probe
+protocol (over the classes that have both labels)."""
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
+from collections import namedtuple
 
-__all__ = ["qrs_detection_scores"]
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from ._labels import _label_matrix
+
+__all__ = ["MacroAUC", "macro_auc", "qrs_detection_scores"]
+
+#: Macro ROC-AUC with the classes it was computed over. ``score`` is the mean of ``per_class``
+#: (which is what ``roc_auc_score(average="macro")`` computes); ``classes`` are the column names
+#: (DataFrame input) or indices of the classes that have both labels in ``Y_true``.
+MacroAUC = namedtuple("MacroAUC", ["score", "classes", "per_class"])
 
 
 def qrs_detection_scores(reference, detected, sampling_rate, tolerance=0.15):
@@ -79,3 +92,50 @@ def qrs_detection_scores(reference, detected, sampling_rate, tolerance=0.15):
         "ppv": tp / (tp + fp) if tp + fp else 1.0,
         "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 1.0,
     }
+
+
+def macro_auc(Y_true, Y_score):
+    """Macro ROC-AUC over the classes that have both a positive and a negative record.
+
+    A class without positives (or without negatives) in ``Y_true`` has no ROC curve; it is left
+    out rather than failing the whole score, and the classes used are returned with it.
+
+    Parameters
+    ----------
+    Y_true : array-like or DataFrame of shape (n_records, n_classes)
+        0/1 labels; DataFrame column names name the classes in the result.
+    Y_score : array-like of shape (n_records, n_classes)
+        Scores (probabilities, logits, any monotone score) per class.
+
+    Returns
+    -------
+    MacroAUC
+        ``(score, classes, per_class)``: the macro AUC (NaN, with a warning, when no class has
+        both labels), the classes used (names or column indices) and a dict class -> AUC.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from heartlang_sk.evaluation import macro_auc
+    >>> Y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    >>> S = np.array([[0.9, 0.2, 0.5], [0.1, 0.8, 0.5], [0.7, 0.25, 0.5], [0.3, 0.3, 0.5]])
+    >>> score, classes, per_class = macro_auc(Y, S)    # class 2 has no positive: left out
+    >>> round(score, 3), classes.tolist(), {k: round(v, 2) for k, v in per_class.items()}
+    (0.875, [0, 1], {0: 1.0, 1: 0.75})
+    """
+    names = list(Y_true.columns) if isinstance(Y_true, pd.DataFrame) else None
+    truth = _label_matrix(Y_true, "Y_true")
+    scores = np.asarray(Y_score, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    if scores.shape != truth.shape:
+        raise ValueError(f"Y_true has shape {truth.shape} but Y_score has shape {scores.shape}")
+    used = np.flatnonzero(truth.min(axis=0) != truth.max(axis=0)) if len(truth) else np.zeros(0, int)
+    classes = np.asarray(names, dtype=object)[used] if names is not None else used
+    if used.size == 0:
+        warnings.warn("macro_auc: no class has both positive and negative records; the score is "
+                      "undefined (NaN)", UserWarning, stacklevel=2)
+        return MacroAUC(float("nan"), classes, {})
+    per_class = np.atleast_1d(roc_auc_score(truth[:, used], scores[:, used], average=None))
+    keys = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    return MacroAUC(float(per_class.mean()), classes, dict(zip(keys, per_class.tolist())))

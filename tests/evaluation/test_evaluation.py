@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-import heartlang_sk.evaluation.protocol as evaluation
+import heartlang_sk.evaluation.protocol as protocol
 from heartlang_sk.evaluation import (
     PUBLISHED,
     evaluate_baselines,
@@ -195,7 +195,7 @@ def test_regime_draws_come_from_the_pool_only(monkeypatch):
                 "test_classes": [], "n_train": len(rows[0]), "n_train_classes": 0,
                 "fit_seconds": 0.0}
 
-    monkeypatch.setattr(evaluation, "linear_probe", spy)
+    monkeypatch.setattr(protocol, "linear_probe", spy)  # where evaluate_embeddings looks it up
     results = evaluate_embeddings(Z, Z, Y, meta, train_folds=(1, 2, 3, 4), test_folds=(5,),
                                   fractions=(0.05, 0.5, 1.0), seeds=(0, 1))
     pool, valid, test = protocol_split(meta, train_folds=(1, 2, 3, 4), test_folds=(5,))
