@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 
 from ._common import (BASELINES, MODEL_NAMES, _command_line, _device_name, _folder, _in_chunks,
                       _load_pretrainer, _setup_torch, _stage, _tokenizer, _verbose)
@@ -81,10 +80,7 @@ def _load_ptbxl_task(path, args, verbose):
 def _probe_protocol(embeddings, X, Y, meta, folds, args, verbose):
     """The linear-probe protocol on precomputed embeddings: every fit, the summary table, and
     the test scores of the largest regime's probe (first seed) for the ROC curves."""
-    import pandas as pd
-
-    from ..evaluation import (evaluate_embedders, few_shot_indices, linear_probe, protocol_split,
-                              regime_name, summarize)
+    from ..evaluation import evaluate_embedders, regime_name, regime_table, regime_test_scores
 
     train, test = folds
     method = args.probe[0] if args.probe else "sklearn"
@@ -93,39 +89,14 @@ def _probe_protocol(embeddings, X, Y, meta, folds, args, verbose):
     if not protocol["fractions"] or not protocol["seeds"]:
         raise ValueError("--fractions and --seeds need at least one value each")
     results = evaluate_embedders(embeddings, X, Y, meta, verbose=verbose, **protocol)
-    summary = summarize(results)
-
-    regimes = [regime_name(f) for f in protocol["fractions"]]
-    several_methods = len(protocol["methods"]) > 1
-    rows = []
-    for model in embeddings:  # in the caller's order, not summarize's alphabetical one
-        for probe in protocol["methods"]:
-            cells = summary[(summary["model"] == model) & (summary["method"] == probe)]
-            cells = cells.set_index("regime")["test_auc"]
-            row = {"model": f"{model} ({probe})" if several_methods else model}
-            row.update({f"{regime} macro AUC (%)": cells.get(regime, "") for regime in regimes})
-            rows.append(row)
-    table = pd.DataFrame(rows)
-
-    pool, valid, test_rows = protocol_split(meta, train_folds=train, test_folds=test)
+    # rows in the caller's order, not summarize's alphabetical one
+    table = regime_table(results, models=list(embeddings), methods=protocol["methods"],
+                         fractions=protocol["fractions"])
     fraction, seed = protocol["fractions"][-1], protocol["seeds"][0]
-    draw = pool[few_shot_indices(Y.iloc[pool], fraction, random_state=seed)]
-    scores, per_class = {}, {}
-    for name, Z in embeddings.items():
-        Z = np.asarray(Z)
-        result = linear_probe(Z[draw], Y.iloc[draw], Z[valid], Y.iloc[valid], Z[test_rows],
-                              Y.iloc[test_rows], method=method, random_state=seed)
-        model = result["model"]
-        if method == "sklearn":
-            scores[name] = model.predict_proba(Z[test_rows])
-        else:
-            import torch
-
-            with torch.no_grad():
-                scores[name] = model(torch.as_tensor(Z[test_rows], dtype=torch.float32)).numpy()
-        per_class[name] = result["per_class_auc"]
-    per_class = pd.DataFrame(per_class).T.reset_index(names="model")
-    return results, table, Y.iloc[test_rows], scores, per_class, (regime_name(fraction), seed, method)
+    y_test, scores, per_class = regime_test_scores(embeddings, Y, meta, train_folds=train,
+                                                   test_folds=test, fraction=fraction, seed=seed,
+                                                   method=method)
+    return results, table, y_test, scores, per_class, (regime_name(fraction), seed, method)
 
 
 def _embed_all(models, X, sentences, verbose):
@@ -139,7 +110,7 @@ def _embed_all(models, X, sentences, verbose):
 
 
 def _report_protocol(report, table, per_class, y_test, scores, roc_info, task, results):
-    from ..evaluation import PUBLISHED, published_table
+    from ..evaluation import published_by_regime
     from ..plotting.evaluation import plot_roc_curves
 
     regime, seed, method = roc_info
@@ -155,11 +126,8 @@ def _report_protocol(report, table, per_class, y_test, scores, roc_info, task, r
     report.figure(plot_roc_curves(y_test, scores, title=f"ROC curves, task {task}, {regime} "
                                                         f"regime"),
                   "roc_curves.png", f"ROC curve per class of every model ({regime} regime).")
-    published = published_table([m for m in PUBLISHED if task in PUBLISHED[m]])
-    published = published[published["task"] == task]
-    if len(published):
-        wide = published.pivot_table(index="model", columns="regime", values="test_auc",
-                                     sort=False).reset_index()
+    wide = published_by_regime(task)
+    if len(wide):
         report.section("Published numbers, for context",
                        "Linear-probe macro ROC-AUC (%) on PTB-XL as published (HeartLang paper and "
                        "its workshop version): other pre-training corpora, model sizes and the "
@@ -229,12 +197,8 @@ def _embedder(pretrainer, sentences, args):
 
 
 def _random_encoder(sentences, args, like=None):
-    """The no-pre-training baseline: an encoder of the same architecture, never trained."""
-    from ..models.heartlang.pretrainer import HeartLangPretrainer
+    """The no-pre-training baseline with the command's --size, --seed and --device."""
+    from ..evaluation import random_init_encoder
 
-    shape = {} if like is None else {"size": like.size, "depth": like.depth,
-                                     "use_cls": like.use_cls}
-    params = {"size": args.size, **shape}
-    return HeartLangPretrainer(max_epochs=0, random_state=args.seed, device=args.device,
-                               **params).fit(sentences)
-
+    return random_init_encoder(sentences, like=like, size=args.size, random_state=args.seed,
+                               device=args.device)

@@ -10,7 +10,9 @@ embedding (a callable ``X -> Z``), with the splits of :mod:`.splits` and the pro
   standard deviation per regime;
 - :func:`evaluate_embedders` / :func:`evaluate_baselines` -- several named embeddings (the
   hand-made feature and raw-signal baselines of :func:`baseline_embedders` included) through the
-  same protocol.
+  same protocol, and :func:`random_init_encoder`, the no-pre-training encoder;
+- :func:`regime_table` and :func:`regime_test_scores` -- the results per model and regime, and one
+  regime's test scores for ROC curves.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .probes import PROBE_METHODS, linear_probe
 from .splits import few_shot_indices, protocol_split, regime_name
 
 __all__ = ["baseline_embedders", "evaluate_baselines", "evaluate_embedders", "evaluate_embeddings",
-           "summarize"]
+           "random_init_encoder", "regime_table", "regime_test_scores", "summarize"]
 
 
 def _compute_embeddings(embed, X, rows):
@@ -382,3 +384,158 @@ def evaluate_baselines(X, Y, meta, names=("features", "raw"), *, sampling_rate=1
             raise ValueError(f"extra embedder name {name!r} clashes with a baseline")
         embedders[name] = embed
     return evaluate_embedders(embedders, X, Y, meta, **protocol)
+
+
+def regime_table(results, models=None, methods=None, fractions=None):
+    """The results of :func:`evaluate_embedders` as one row per model (and probe), one column per
+    regime, each cell the ``"mean ± std"`` of :func:`summarize`.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Rows of :func:`evaluate_embeddings` or :func:`evaluate_embedders`.
+    models : sequence of str, optional
+        Models, in the order of the rows; default their order of appearance in ``results``.
+    methods : sequence of str, optional
+        Probes; default their order of appearance. With more than one, each row's model is named
+        ``"model (probe)"``.
+    fractions : sequence of float, optional
+        Regimes, in the order of the columns; default the fractions in ``results``, increasing.
+
+    Returns
+    -------
+    DataFrame
+        Column ``model``, then ``"<regime> macro AUC (%)"`` per regime; an empty string where a
+        model has no result for a regime.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from heartlang_sk.evaluation import regime_table
+    >>> results = pd.DataFrame({"model": ["b", "b", "a", "a"], "task": "t", "method": "sklearn",
+    ...                         "regime": ["1%", "100%"] * 2, "fraction": [0.01, 1.0] * 2,
+    ...                         "seed": 0, "test_auc": [0.7, 0.8, 0.6, 0.9],
+    ...                         "valid_auc": 0.5, "n_train": 1})
+    >>> regime_table(results).values.tolist()
+    [['b', '70.00 ± 0.00', '80.00 ± 0.00'], ['a', '60.00 ± 0.00', '90.00 ± 0.00']]
+    """
+    summary = summarize(results)
+    models = list(dict.fromkeys(results["model"])) if models is None else list(models)
+    methods = list(dict.fromkeys(results["method"])) if methods is None else list(methods)
+    fractions = sorted(set(results["fraction"])) if fractions is None else list(fractions)
+    regimes = [regime_name(f) for f in fractions]
+    rows = []
+    for model in models:
+        for probe in methods:
+            cells = summary[(summary["model"] == model) & (summary["method"] == probe)]
+            cells = cells.set_index("regime")["test_auc"]
+            row = {"model": f"{model} ({probe})" if len(methods) > 1 else model}
+            row.update({f"{regime} macro AUC (%)": cells.get(regime, "") for regime in regimes})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def regime_test_scores(embeddings, Y, meta, *, train_folds=range(1, 9), test_folds=(9,),
+                       fraction=1.0, seed=0, method="sklearn"):
+    """Re-fit one regime's probe on each embedding and score every test record, for ROC curves.
+
+    The draw, validation split and probe are those of :func:`evaluate_embeddings` for this
+    ``fraction`` and ``seed`` (fixed validation split), so the per-class AUCs are that run's.
+
+    Parameters
+    ----------
+    embeddings : mapping of str to array-like of shape (n_records, n_dims)
+        Precomputed embeddings of every record, aligned with ``Y`` and ``meta``.
+    Y : DataFrame or array-like of shape (n_records, n_classes)
+        0/1 labels.
+    meta : DataFrame
+        ``strat_fold`` and ``patient_id`` per record.
+    train_folds, test_folds : iterable of int, default=1-8 and (9,)
+    fraction : float, default=1.0
+        The regime.
+    seed : int, default=0
+        The draw (and the torch probe's initialization).
+    method : {"sklearn", "torch"}, default="sklearn"
+
+    Returns
+    -------
+    Y_test : DataFrame
+        The labels of the test records.
+    scores : dict
+        Name -> scores of shape (n_test, n_classes): probabilities (``"sklearn"``) or logits
+        (``"torch"``).
+    per_class : DataFrame
+        One row per embedding (column ``model``), the test ROC-AUC per class.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from heartlang_sk.evaluation import regime_test_scores
+    >>> rng = np.random.default_rng(0)
+    >>> Z = rng.normal(size=(90, 3))
+    >>> Y = pd.DataFrame({"a": (Z[:, 0] > 0).astype(int), "b": (Z[:, 1] > 0).astype(int)})
+    >>> meta = pd.DataFrame({"strat_fold": np.arange(90) % 3 + 1, "patient_id": np.arange(90)})
+    >>> Y_test, scores, per_class = regime_test_scores({"z": Z}, Y, meta, train_folds=(1, 2),
+    ...                                                test_folds=(3,))
+    >>> len(Y_test), scores["z"].shape, per_class.columns.tolist()
+    (30, (30, 2), ['model', 'a', 'b'])
+    """
+    labels = Y if isinstance(Y, pd.DataFrame) else pd.DataFrame(_label_matrix(Y))
+    pool, valid, test_rows = protocol_split(meta, train_folds=train_folds, test_folds=test_folds)
+    draw = pool[few_shot_indices(labels.iloc[pool], fraction, random_state=seed)]
+    scores, per_class = {}, {}
+    for name, Z in embeddings.items():
+        Z = np.asarray(Z)
+        result = linear_probe(Z[draw], labels.iloc[draw], Z[valid], labels.iloc[valid],
+                              Z[test_rows], labels.iloc[test_rows], method=method,
+                              random_state=seed)
+        model = result["model"]
+        if method == "sklearn":
+            scores[name] = model.predict_proba(Z[test_rows])
+        else:
+            import torch
+
+            with torch.no_grad():
+                scores[name] = model(torch.as_tensor(Z[test_rows], dtype=torch.float32)).numpy()
+        per_class[name] = result["per_class_auc"]
+    per_class = pd.DataFrame(per_class).T.reset_index(names="model")
+    return labels.iloc[test_rows], scores, per_class
+
+
+def random_init_encoder(sentences, *, like=None, size="tiny", random_state=0, device="auto"):
+    """The no-pre-training baseline: a HeartLang encoder of the same architecture, never trained.
+
+    Parameters
+    ----------
+    sentences : ECGSentences
+        Records the encoder is built for (``fit`` with ``max_epochs=0`` learns nothing from them).
+    like : HeartLangPretrainer, optional
+        A pretrainer whose ``size``, ``depth`` and ``use_cls`` to copy; default ``size`` only.
+    size : str, default="tiny"
+        Encoder size when ``like`` is not given.
+    random_state : int, default=0
+        Seed of the random weights.
+    device : str, default="auto"
+
+    Returns
+    -------
+    HeartLangPretrainer
+        Fitted with ``max_epochs=0``: random weights, ready for a ``HeartLangEmbedder``.
+
+    Examples
+    --------
+    >>> from heartlang_sk import QRSTokenizer
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> from heartlang_sk.evaluation import random_init_encoder
+    >>> X, _ = make_ecg(4, random_state=0)
+    >>> encoder = random_init_encoder(QRSTokenizer(sampling_rate=500).fit_transform(X), device="cpu")
+    >>> encoder.size, len(encoder.history_)
+    ('tiny', 0)
+    """
+    from ..models.heartlang.pretrainer import HeartLangPretrainer
+
+    shape = {} if like is None else {"size": like.size, "depth": like.depth,
+                                     "use_cls": like.use_cls}
+    params = {"size": size, **shape}
+    return HeartLangPretrainer(max_epochs=0, random_state=random_state, device=device,
+                               **params).fit(sentences)

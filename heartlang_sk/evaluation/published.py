@@ -7,7 +7,7 @@ import pandas as pd
 
 from .splits import regime_name
 
-__all__ = ["PUBLISHED", "PUBLISHED_FRACTIONS", "published_table"]
+__all__ = ["PUBLISHED", "PUBLISHED_FRACTIONS", "published_by_regime", "published_table"]
 
 #: Published linear-probe macro ROC-AUC (%) on PTB-XL, as ``{model: {task: (1 %, 10 %, 100 %)}}``
 #: (``None`` where not reported). Sources (SPEC section 5): HeartLang, MERL and MELP from the ICLR
@@ -72,3 +72,34 @@ def published_table(models=None):
                     rows.append({"model": model, "task": task, "regime": regime_name(fraction),
                                  "fraction": fraction, "test_auc": value})
     return pd.DataFrame(rows, columns=["model", "task", "regime", "fraction", "test_auc"])
+
+
+def published_by_regime(task):
+    """The published numbers of one task: one row per model, one column per regime (percent).
+
+    Parameters
+    ----------
+    task : str
+        ``"super"``, ``"sub"``, ``"form"`` or ``"rhythm"``.
+
+    Returns
+    -------
+    DataFrame
+        Column ``model``, then one column per reported regime, NaN where a model does not report
+        it; no rows for a task nobody published.
+
+    Examples
+    --------
+    >>> from heartlang_sk.evaluation import published_by_regime
+    >>> table = published_by_regime("super")
+    >>> print(table.head(2).to_string(index=False))
+        model    1%   10%  100%
+    HeartLang 78.94 85.59 87.52
+         MERL 82.39 86.27 88.67
+    """
+    published = published_table([m for m in PUBLISHED if task in PUBLISHED[m]])
+    published = published[published["task"] == task]
+    if not len(published):
+        return pd.DataFrame(columns=["model"])
+    return published.pivot_table(index="model", columns="regime", values="test_auc",
+                                 sort=False).reset_index()
