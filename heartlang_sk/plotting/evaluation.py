@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from .tokenization import _pyplot
+from ._common import _pyplot
 
 __all__ = ["plot_roc_curves"]
 

@@ -4,24 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._common import LEAD_NAMES, _lead_name, _pyplot  # noqa: F401 (LEAD_NAMES: importable here)
+
 __all__ = ["plot_tokenization", "plot_sentence"]
-
-LEAD_NAMES = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'heartlang-sk[plot]'") from error
-    return plt
-
-
-def _lead_name(index, n_leads):
-    return LEAD_NAMES[index] if n_leads == len(LEAD_NAMES) else f"lead {index + 1}"
 
 
 def plot_tokenization(sentences, record=0, leads=(0, 1, 6), window=None, path=None):

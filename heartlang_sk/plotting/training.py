@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .tokenization import _pyplot
+from ._common import _pyplot
 
 __all__ = ["plot_training_curves"]
 

@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_sentences
-from .tokenization import _lead_name, _pyplot
+from ._common import _lead_name, _pyplot
 
 __all__ = ["plot_reconstructions", "plot_top_words", "plot_vocabulary_map"]
 
