@@ -62,7 +62,7 @@ def _folder(path, create=True):
 
 
 def _load_sentences(path):
-    from ..io.records import load_artifact
+    from ..io.artifacts import load_artifact
     from ..sentences import ECGSentences
 
     if Path(path).is_dir():  # a sentence store from 'tokenize --store', opened memory-mapped
@@ -74,14 +74,14 @@ def _load_sentences(path):
 
 
 def _load_vocabulary(path):
-    from ..io.records import load_artifact
+    from ..io.artifacts import load_artifact
     from ..models.heartlang.vocabulary import ECGVocabulary
 
     return load_artifact(path, ECGVocabulary, "a fitted ECGVocabulary (vocabulary.joblib)")
 
 
 def _load_pretrainer(path):
-    from ..io.records import load_artifact
+    from ..io.artifacts import load_artifact
     from ..models.heartlang.pretrainer import HeartLangPretrainer, _is_fitted
 
     pretrainer = load_artifact(path, HeartLangPretrainer,

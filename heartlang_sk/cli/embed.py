@@ -31,7 +31,8 @@ def add_parser(commands, inputs):
 
 def _embed(args):
     from ..models.heartlang.embedder import HeartLangEmbedder
-    from ..io.records import check_embeddings_path, read_records, save_embeddings
+    from ..io.artifacts import check_embeddings_path, save_embeddings
+    from ..io.records import read_records
     from ..io.store import HEADER_FILE
 
     start = time.perf_counter()

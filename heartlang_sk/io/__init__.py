@@ -1,7 +1,8 @@
 """Reading and writing: ECG records (WFDB folders, arrays), the memory-mapped sentence store, and the
 artefacts the command line writes (fitted models, embeddings)."""
 
-from .records import EMBEDDING_FORMATS, check_embeddings_path, load_artifact, read_records, save_embeddings
+from .artifacts import EMBEDDING_FORMATS, check_embeddings_path, load_artifact, save_embeddings
+from .records import read_records
 from .store import STORE_FORMAT, WFDBRecords, load_sentences, release_mapped_pages, save_sentences, tokenize_to_store
 
 __all__ = ["EMBEDDING_FORMATS", "STORE_FORMAT", "WFDBRecords", "check_embeddings_path", "load_artifact",
