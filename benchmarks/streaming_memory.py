@@ -90,9 +90,9 @@ def child_embed(args):
 
     torch.set_num_threads(1)
     if args.keep_pages:  # the ablation: batches no longer hand the store's pages back
-        import heartlang_sk.training.net
+        import heartlang_sk.training.data
 
-        heartlang_sk.training.net.release_mapped_pages = lambda sentences: None
+        heartlang_sk.training.data.release_mapped_pages = lambda sentences: None
     store = ECGSentences.load(args.store, mmap_mode="r")
     sample = store[:64]
     pretrainer = HeartLangPretrainer(depth=args.depth, max_epochs=0, random_state=0,
