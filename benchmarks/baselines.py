@@ -38,12 +38,12 @@ import warnings  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _arguments import comma_list  # noqa: E402
+from _common import (TASK_TITLES, comma_list, load_records, published_cell,  # noqa: E402
+                     summary_cell, table)
 from heartlang_sk._environment import cpu_name, package_version  # noqa: E402
 from heartlang_sk.datasets import load_ptbxl2k  # noqa: E402
 from heartlang_sk.evaluation import (  # noqa: E402
@@ -58,8 +58,6 @@ from heartlang_sk.evaluation import (  # noqa: E402
 )
 from heartlang_sk.baselines.features import SPECTRUM_EDGES, ECGFeatures, RawSignal  # noqa: E402
 
-TASK_TITLES = {"super": "PTBXL-Super", "sub": "PTBXL-Sub", "form": "PTBXL-Form",
-               "rhythm": "PTBXL-Rhythm"}
 BASELINES = ("features", "raw")
 DOWNSAMPLE = 10  # RawSignal window at 100 Hz
 
@@ -87,9 +85,7 @@ def parse_args(argv=None):
 
 def embed_all(data):
     """Both baselines' embeddings of every record of the folder, once; with their timings."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        X, _, meta = load_ptbxl2k(data, task="super", drop_unlabelled=False)
+    X, meta = load_records(data)
     embeddings, seconds = {}, {}
     for name, transformer in (("features", ECGFeatures(sampling_rate=100)),
                               ("raw", RawSignal(downsample=DOWNSAMPLE))):
@@ -128,25 +124,6 @@ def run(args):
 
 
 # -- report ------------------------------------------------------------------------------------------
-def _cell(summary, model, task, method, fraction):
-    row = summary[(summary["model"] == model) & (summary["task"] == task)
-                  & (summary["method"] == method) & np.isclose(summary["fraction"], fraction)]
-    return row["test_auc"].iloc[0] if len(row) else "–"
-
-
-def _published(model, task, fraction):
-    for published_fraction, value in zip(PUBLISHED_FRACTIONS, PUBLISHED[model][task]):
-        if np.isclose(published_fraction, fraction) and value is not None:
-            return f"{value:.2f}"
-    return "–"
-
-
-def _table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
-    return lines
-
-
 def report(args, results, resplit, splits, embed_seconds, dims, shape, wall_seconds):
     summary = summarize(results)
     Cs = ", ".join(f"{C:g}" for C in _default(linear_probe, "Cs"))
@@ -191,17 +168,18 @@ def report(args, results, resplit, splits, embed_seconds, dims, shape, wall_seco
         "windows).",
         "",
     ]
-    lines += _table(["task", "records", "train pool", "validation", "test (fold 9)", "classes",
+    lines += table(["task", "records", "train pool", "validation", "test (fold 9)", "classes",
                      "classes in pool", "classes scored on test"],
                     [[TASK_TITLES[t], s["records"], s["pool"], s["valid"], s["test"], s["classes"],
                       s["pool_classes"], s["test_classes"]] for t, s in splits.items()])
     for method in args.methods:
         lines += ["", f"## Measured here: macro AUC (%) on ptbxl-2k fold 9, probe `{method}`", ""]
         header = ["task"] + [f"{m} {r}" for m in BASELINES for r in regimes]
-        rows = [[TASK_TITLES[task]] + [_cell(summary, model, task, method, fraction)
+        rows = [[TASK_TITLES[task]] + [summary_cell(summary, model, task, method, fraction,
+                                                    missing="–")
                                        for model in BASELINES for fraction in args.fractions]
                 for task in args.tasks]
-        lines += _table(header, rows)
+        lines += table(header, rows)
     lines += [
         "",
         "## Published (not measured here): linear-probe macro AUC (%), SPEC §5",
@@ -214,7 +192,7 @@ def report(args, results, resplit, splits, embed_seconds, dims, shape, wall_seco
     ]
     header = ["model"] + [f"{TASK_TITLES[t]} {regime_name(f)}" for t in args.tasks
                           for f in PUBLISHED_FRACTIONS]
-    lines += _table(header, [[model] + [_published(model, t, f) for t in args.tasks
+    lines += table(header, [[model] + [published_cell(model, t, f) for t in args.tasks
                                         for f in PUBLISHED_FRACTIONS] for model in PUBLISHED])
     lines += ["", "## Side by side: features baseline (measured, ptbxl-2k) vs HeartLang "
               "(published, full PTB-XL)", ""]
@@ -222,9 +200,10 @@ def report(args, results, resplit, splits, embed_seconds, dims, shape, wall_seco
     header = ["task"] + [f"{label} {regime_name(f)}" for f in PUBLISHED_FRACTIONS
                          for label in ("features (measured)", "HeartLang (published)")]
     rows = [[TASK_TITLES[task]] + [value for f in PUBLISHED_FRACTIONS for value in (
-        _cell(summary, "features", task, method, f), _published("HeartLang", task, f))]
+        summary_cell(summary, "features", task, method, f, missing="–"),
+        published_cell("HeartLang", task, f))]
         for task in args.tasks]
-    lines += _table(header, rows)
+    lines += table(header, rows)
     if resplit is not None:
         rs = summarize(resplit)
         lines += [
@@ -238,9 +217,10 @@ def report(args, results, resplit, splits, embed_seconds, dims, shape, wall_seco
             "",
         ]
         header = ["task"] + [f"{m} 100% ({meth})" for meth in args.methods for m in BASELINES]
-        rows = [[TASK_TITLES[task]] + [_cell(rs, model, task, meth, 1.0) for meth in args.methods
-                                       for model in BASELINES] for task in args.tasks]
-        lines += _table(header, rows)
+        rows = [[TASK_TITLES[task]] + [summary_cell(rs, model, task, meth, 1.0, missing="–")
+                                       for meth in args.methods for model in BASELINES]
+                for task in args.tasks]
+        lines += table(header, rows)
         per_seed = resplit[resplit["model"] == "features"].pivot_table(
             index="task", columns="seed", values="test_auc", aggfunc="first")
         lines += ["", "features, 100 %, test AUC (%) per validation seed: " + "; ".join(

@@ -51,8 +51,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import shlex  # noqa: E402
 import sys  # noqa: E402
@@ -61,25 +59,24 @@ import warnings  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _arguments import comma_list  # noqa: E402
-from heartlang_sk import (ECGVocabulary, HeartLangEmbedder, HeartLangPretrainer,  # noqa: E402
-                          QRSTokenizer)
+from _common import (DEFAULT_CACHE, TASK_TITLES, cache_key, cached, comma_list,  # noqa: E402
+                     load_records, published_cell, summary_cell, table)
+from _pretraining import (SCOPE, add_model_arguments, add_recipe_arguments,  # noqa: E402
+                          apply_quick, cache_keys, embed, fit_vocabulary, pretrainer_params,
+                          tokenize, vocabulary_params)
+from heartlang_sk import HeartLangPretrainer  # noqa: E402
 from heartlang_sk._environment import cpu_name, package_version  # noqa: E402
 from heartlang_sk.datasets import load_ptbxl2k  # noqa: E402
-from heartlang_sk.evaluation import (PUBLISHED, PUBLISHED_FRACTIONS,  # noqa: E402
+from heartlang_sk.evaluation import (PUBLISHED_FRACTIONS,  # noqa: E402
                                      evaluate_baselines, evaluate_embedders, protocol_split,
                                      regime_name, summarize)
-from heartlang_sk.preprocessing.window_tokenizer import FixedWindowTokenizer  # noqa: E402
 
-TASK_TITLES = {"super": "PTBXL-Super", "sub": "PTBXL-Sub", "form": "PTBXL-Form",
-               "rhythm": "PTBXL-Rhythm"}
 HEARTLANG_MODELS = ("heartlang", "random-init", "fixed-window")
 BASELINES = ("features", "raw")
 MODEL_LABELS = {
@@ -90,9 +87,6 @@ MODEL_LABELS = {
     "features": "hand-made features",
     "raw": "raw signal",
 }
-SCOPE = ("2k-record pre-training on ptbxl-2k folds 1–8, tested on fold 9 — not the paper's corpus "
-         "or test fold")
-DEFAULT_CACHE = "/tmp/heartlang_probe_cache"
 FLOOR_POINTS = 5.0  # HeartLang must beat the random-init encoder by this much (macro AUC points)
 
 
@@ -100,9 +94,7 @@ FLOOR_POINTS = 5.0  # HeartLang must beat the random-init encoder by this much (
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="ptbxl-2k folder")
-    parser.add_argument("--size", default="tiny", help="ECGFormer size of vocabulary and encoder")
-    parser.add_argument("--depth", type=int, default=None,
-                        help="encoder blocks of the pretrainer (default: the size's depth)")
+    add_model_arguments(parser)
     parser.add_argument("--tasks", type=comma_list(), default="super,sub,form,rhythm")
     parser.add_argument("--seeds", type=comma_list(int), default="0,1,2")
     parser.add_argument("--fractions", type=comma_list(float), default="0.01,0.1,1.0")
@@ -115,25 +107,7 @@ def parse_args(argv=None):
     parser.add_argument("--random-init-seeds", type=comma_list(int), default="0,1,2,3,4",
                         help="initialisation seeds of extra random-init encoders: the spread of the "
                              "no-pre-training baseline over its random weights (100%% regime)")
-    # vocabulary (explicit: ECGVocabulary's defaults are being tuned elsewhere)
-    parser.add_argument("--vocab-epochs", type=int, default=3)
-    parser.add_argument("--n-words", type=int, default=2048)
-    parser.add_argument("--word-dim", type=int, default=128)
-    parser.add_argument("--vocab-lr", type=float, default=1e-3)
-    parser.add_argument("--vocab-batch-size", type=int, default=32,
-                        help="32: about 47 updates per epoch on ptbxl-2k, so the quantizer's "
-                             "dead-word restart (every 20 updates) fires often within the fit")
-    parser.add_argument("--vocab-decay", type=float, default=0.9,
-                        help="codebook EMA decay (0.99 lags the encoder on ~50 updates per epoch)")
-    parser.add_argument("--encoder-depth", type=int, default=4, help="vocabulary encoder blocks")
-    parser.add_argument("--decoder-depth", type=int, default=2, help="vocabulary decoder blocks")
-    # masked pre-training
-    parser.add_argument("--pretrain-epochs", type=int, default=30)
-    parser.add_argument("--pretrain-lr", type=float, default=2e-3)
-    parser.add_argument("--pretrain-batch-size", type=int, default=64)
-    parser.add_argument("--mask-ratio", type=float, default=0.5)
-    parser.add_argument("--warmup-epochs", type=float, default=1.0)
-    parser.add_argument("--random-state", type=int, default=0)
+    add_recipe_arguments(parser)
     parser.add_argument("--no-window", action="store_true", help="skip the fixed-window ablation")
     parser.add_argument("--no-diagnostics", action="store_true",
                         help="skip the diagnostics (per-layer probe, rhythm-context regression)")
@@ -160,114 +134,17 @@ def parse_args(argv=None):
         parser.error("--pooling must be mean and/or lead")
     if "sklearn" not in args.methods:
         parser.error("--methods must include sklearn (the floors and diagnostics use it)")
+    apply_quick(args)
     if args.quick:
-        args.vocab_epochs = min(args.vocab_epochs, 1)
-        args.pretrain_epochs = min(args.pretrain_epochs, 1)
-        args.n_words, args.word_dim = min(args.n_words, 16), min(args.word_dim, 16)
-        args.encoder_depth = args.decoder_depth = 1
-        args.depth = 1
         args.random_init_seeds = args.random_init_seeds[:2]
     return args
 
 
-def vocabulary_params(args):
-    return dict(size=args.size, encoder_depth=args.encoder_depth, decoder_depth=args.decoder_depth,
-                n_words=args.n_words, word_dim=args.word_dim, max_epochs=args.vocab_epochs,
-                batch_size=args.vocab_batch_size, lr=args.vocab_lr, decay=args.vocab_decay,
-                random_state=args.random_state, device="cpu")
-
-
-def pretrainer_params(args):
-    return dict(size=args.size, depth=args.depth, mask_ratio=args.mask_ratio,
-                max_epochs=args.pretrain_epochs, batch_size=args.pretrain_batch_size,
-                lr=args.pretrain_lr, warmup_epochs=args.warmup_epochs,
-                random_state=args.random_state, device="cpu")
-
-
-# -- caching -----------------------------------------------------------------------------------------
-def _code_version():
-    """Hash of the package's source: a cached model is reused only with the code that fitted it."""
-    root = Path(__file__).resolve().parents[1] / "heartlang_sk"
-    digest = hashlib.sha1()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _key(*parts):
-    text = json.dumps([_code_version(), *parts], sort_keys=True, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-
-def cached(cache, name, key, build):
-    """``build()`` once per key: the result (and the seconds it took) is kept under ``cache``."""
-    path = Path(cache) / f"{name}-{key}.joblib"
-    if path.exists():
-        print(f"[cache] {name}: {path}", file=sys.stderr)
-        return joblib.load(path)
-    print(f"[build] {name} ...", file=sys.stderr)
-    wall, cpu = time.perf_counter(), time.process_time()
-    value = build()
-    result = {"value": value, "wall_seconds": time.perf_counter() - wall,
-              "cpu_seconds": time.process_time() - cpu, "built": datetime.now(timezone.utc).isoformat()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(result, path)
-    print(f"[build] {name}: {result['wall_seconds']:.0f} s wall", file=sys.stderr)
-    return result
-
-
-# -- data, tokens, models ----------------------------------------------------------------------------
-def load_records(args):
-    """All ptbxl-2k records (labelled or not) with their folds; ``--quick`` keeps a few per fold."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        X, _, meta = load_ptbxl2k(args.data, task="super", drop_unlabelled=False)
-    if args.quick:
-        keep = np.sort(np.concatenate([np.flatnonzero(meta["strat_fold"].to_numpy() == fold)[
-            :args.quick_records] for fold in sorted(meta["strat_fold"].unique())]))
-        X, meta = X[keep], meta.iloc[keep]
-    return X, meta
-
-
-def tokenizers():
-    return {"qrs": QRSTokenizer(sampling_rate=100), "window": FixedWindowTokenizer(sampling_rate=100)}
-
-
-def pretraining_rows(meta):
-    """Rows of folds 1-8 used for pre-training, and the held-out (validation-patient) rows."""
-    pool, valid, _ = protocol_split(meta)
-    return pool, valid
-
-
-def _keys(args, meta):
-    train_rows, held_rows = pretraining_rows(meta)
-    data_key = [str(Path(args.data).resolve()), len(meta), int(meta.index.to_numpy().sum())]
-    rows_key = [len(train_rows), int(train_rows.sum()), len(held_rows), int(held_rows.sum())]
-    return train_rows, held_rows, data_key, rows_key
-
-
-def tokenize(args, X, meta, kind):
-    """ECG sentences of every record (cached)."""
-    _, _, data_key, _ = _keys(args, meta)
-    tokenizer = tokenizers()[kind]
-    return cached(args.cache, f"sentences-{kind}", _key(data_key, repr(tokenizer)),
-                  lambda: tokenizer.fit_transform(X))["value"]
-
-
-def fit_vocabulary(args, meta, S, kind):
-    """The vocabulary of one tokenization, fitted on the pre-training records (cached)."""
-    train_rows, held_rows, data_key, rows_key = _keys(args, meta)
-    vparams = vocabulary_params(args)
-    return cached(args.cache, f"vocabulary-{kind}", _key(data_key, rows_key, kind, vparams),
-                  lambda: ECGVocabulary(**vparams, verbose=not args.quick).fit(
-                      S[train_rows], validation_sentences=S[held_rows]))
-
-
+# -- models ----------------------------------------------------------------------------------------
 def fit_models(args, X, meta):
     """Tokenize, fit the vocabularies and pretrainers (cached); returns everything the report needs."""
     torch.set_num_threads(args.threads)
-    train_rows, held_rows, data_key, rows_key = _keys(args, meta)
+    train_rows, held_rows, data_key, rows_key = cache_keys(args, meta)
     kinds = ["qrs"] if args.no_window else ["qrs", "window"]
     sentences, models = {}, {}
     for kind in kinds:
@@ -275,7 +152,7 @@ def fit_models(args, X, meta):
         vocab = fit_vocabulary(args, meta, S, kind)
         vparams, pparams = vocabulary_params(args), pretrainer_params(args)
         pre = cached(args.cache, f"pretrainer-{kind}",
-                     _key(data_key, rows_key, kind, vparams, pparams),
+                     cache_key(data_key, rows_key, kind, vparams, pparams),
                      lambda: HeartLangPretrainer(vocab["value"], **pparams,
                                                  verbose=not args.quick).fit(
                          S[train_rows], validation_sentences=S[held_rows]))
@@ -283,7 +160,7 @@ def fit_models(args, X, meta):
     rparams = dict(size=args.size, depth=args.depth, max_epochs=0, random_state=args.random_state,
                    device="cpu")
     models["random"] = {"pretrainer": cached(
-        args.cache, "pretrainer-random", _key(data_key, rows_key, rparams),
+        args.cache, "pretrainer-random", cache_key(data_key, rows_key, rparams),
         lambda: HeartLangPretrainer(None, **rparams).fit(sentences["qrs"][train_rows]))}
     return sentences, models, train_rows, held_rows
 
@@ -299,11 +176,6 @@ def model_label(name):
     return f"{label}, {pooling} pooling" if pooling else label
 
 
-def _embed(pretrainer, pooling, S, train_rows):
-    embedder = HeartLangEmbedder(pretrainer, pooling=pooling, device="cpu")
-    return embedder.fit(S[train_rows]).transform(S)
-
-
 def embed_all(args, sentences, models, train_rows):
     """Frozen-encoder embedding of every record for each HeartLang model and pooling."""
     sources = {"heartlang": ("qrs", models["qrs"]["pretrainer"]["value"]),
@@ -315,7 +187,7 @@ def embed_all(args, sentences, models, train_rows):
         for source, (kind, pretrainer) in sources.items():
             name = model_name(source, pooling)
             start = time.perf_counter()
-            embeddings[name] = _embed(pretrainer, pooling, sentences[kind], train_rows)
+            embeddings[name] = embed(pretrainer, pooling, sentences[kind], train_rows)
             seconds[name] = time.perf_counter() - start
             print(f"[embed] {name}: {embeddings[name].shape} in {seconds[name]:.1f} s",
                   file=sys.stderr)
@@ -330,7 +202,7 @@ def random_init_spread(args, sentences, train_rows):
                                          random_state=seed, device="cpu").fit(
             sentences["qrs"][train_rows])
         for pooling in args.poolings:
-            embeddings[f"{model_name('random-init', pooling)}@{seed}"] = _embed(
+            embeddings[f"{model_name('random-init', pooling)}@{seed}"] = embed(
                 pretrainer, pooling, sentences["qrs"], train_rows)
     return embeddings
 
@@ -467,25 +339,6 @@ def evaluate(args, X_all, meta_all, embeddings, spread):
 
 
 # -- report ------------------------------------------------------------------------------------------
-def _table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
-    return lines
-
-
-def _cell(summary, model, task, method, fraction, column="test_auc"):
-    row = summary[(summary["model"] == model) & (summary["task"] == task)
-                  & (summary["method"] == method) & np.isclose(summary["fraction"], fraction)]
-    return row[column].iloc[0] if len(row) else None
-
-
-def _published(model, task, fraction):
-    for published_fraction, value in zip(PUBLISHED_FRACTIONS, PUBLISHED[model][task]):
-        if np.isclose(published_fraction, fraction) and value is not None:
-            return f"{value:.2f}"
-    return "–"
-
-
 def histories(models):
     """Per-epoch histories of every fitted vocabulary and pretrainer, one tidy frame."""
     frames = []
@@ -561,7 +414,7 @@ def per_class_table(results, splits, task, models, method="sklearn"):
         auc = sel.iloc[0]["per_class_auc"]
         rows.append([model_label(model)] + [f"{100 * auc[c]:.1f}" if c in auc else "–"
                                              for c in classes])
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def spread_stats(spread, task, pooling):
@@ -584,9 +437,9 @@ def floor_checks(summary, spread, poolings, method="sklearn"):
         hl_name, rnd_name = model_name("heartlang", pooling), model_name("random-init", pooling)
         suffix = "" if pooling == "mean" else f" ({pooling} pooling)"
         for task in ("super", "rhythm"):
-            hl = _cell(summary, hl_name, task, method, 1.0, "test_auc_mean")
-            rnd = _cell(summary, rnd_name, task, method, 1.0, "test_auc_mean")
-            raw = _cell(summary, "raw", task, "sklearn", 1.0, "test_auc_mean")
+            hl = summary_cell(summary, hl_name, task, method, 1.0, "test_auc_mean")
+            rnd = summary_cell(summary, rnd_name, task, method, 1.0, "test_auc_mean")
+            raw = summary_cell(summary, "raw", task, "sklearn", 1.0, "test_auc_mean")
             if hl is None or rnd is None or raw is None:
                 continue
             gap = 100 * (hl - rnd)
@@ -696,7 +549,7 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
                      f"{s['pretrain_cpu']:.0f}",
                      f"{_fmt(100 * s['train_acc'], '.1f')} / {_fmt(100 * s['valid_acc'], '.1f')}",
                      f"{_fmt(s['train_loss'])} / {_fmt(s['valid_loss'])}"])
-    lines += _table(header, rows)
+    lines += table(header, rows)
     lines += ["", "Active words and perplexity: the vocabulary's words over the pre-training "
               "records' beats (final model). CPU s: process CPU time (both threads) of the fit.", "",
               f"![pre-training curves]({args.name}_curves.png)", "",
@@ -712,7 +565,7 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
               "ROC-AUC (%) on fold 9 over the classes with both labels present. Cells: mean ± std "
               f"over seeds {', '.join(map(str, args.seeds))} (100 % is one draw: ± 0.00 for "
               "`sklearn`).", ""]
-    lines += _table(["task", "records", "train pool", "validation", "test (fold 9)", "classes",
+    lines += table(["task", "records", "train pool", "validation", "test (fold 9)", "classes",
                      "classes scored on test"],
                     [[TASK_TITLES[t], s["records"], s["pool"], s["valid"], s["test"],
                       s["classes"], s["test_classes"]] for t, s in splits.items()])
@@ -724,11 +577,11 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
         lines += ["", f"## Measured: macro AUC (%) on ptbxl-2k fold 9, probe `{method}` — {SCOPE}",
                   ""]
         header = ["model"] + [f"{TASK_TITLES[t]} {r}" for t in args.tasks for r in regimes]
-        rows = [[model_label(m)] + [_cell(summary, m, t, method, f) or "–" for t in args.tasks
+        rows = [[model_label(m)] + [summary_cell(summary, m, t, method, f) or "–" for t in args.tasks
                                      for f in args.fractions] for m in present]
-        lines += _table(header, rows)
+        lines += table(header, rows)
     lines += ["", "## Floors (probe `sklearn`, 100 % regime)", ""]
-    lines += _table(["check", "measured (AUC points)", "needed", "met"],
+    lines += table(["check", "measured (AUC points)", "needed", "met"],
                     floor_checks(summary, spread, args.poolings))
     lines += findings(args, summary, spread, diag, results, splits)
     if spread is not None:
@@ -748,10 +601,10 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
                 st = spread_stats(spread, task, p)
                 row.append("–" if st is None else
                            f"{st[0]:.2f} ± {st[1]:.2f} [{st[2]:.2f} – {st[3]:.2f}]")
-            row += [_cell(summary, model_name("heartlang", p), task, "sklearn", 1.0) or "–"
+            row += [summary_cell(summary, model_name("heartlang", p), task, "sklearn", 1.0) or "–"
                     for p in args.poolings]
             rows.append(row)
-        lines += _table(header, rows)
+        lines += table(header, rows)
     lines += ["", "## Per-class test AUC (%), probe `sklearn`, 100 % regime", "",
               "Macro AUC averages every class scored on fold 9, including classes with one or two "
               "training records (rhythm SVTAC, PSVT, AFLT, PACE, BIGU), whose AUC swings by tens of "
@@ -768,7 +621,7 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
                                                   for m in models_present])
     lines += [f"Mean test AUC (%) over classes with ≥ {COMMON_MIN} training-pool positives, "
               "100 %, probe `sklearn`, seed mean:", ""]
-    lines += _table(["task"] + [model_label(m) for m in models_present], common_rows)
+    lines += table(["task"] + [model_label(m) for m in models_present], common_rows)
     if diag is not None:
         lines += diagnostics_section(args, diag)
     lines += ["", "## Beside the published numbers (not measured here; SPEC §5)", "",
@@ -777,15 +630,15 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
               f"Measured rows: {SCOPE}; compare orders of magnitude, not decimals.", ""]
     header = ["model"] + [f"{TASK_TITLES[t]} {regime_name(f)}" for t in args.tasks
                           for f in PUBLISHED_FRACTIONS]
-    rows = [[f"{model} (published)"] + [_published(model, t, f) for t in args.tasks
+    rows = [[f"{model} (published)"] + [published_cell(model, t, f) for t in args.tasks
                                         for f in PUBLISHED_FRACTIONS]
             for model in ("HeartLang", "HeartLang Small (workshop, PTB-XL pre-training)",
                           "random-init Small (workshop)")]
     for m in [model_name(src, p) for p in args.poolings for src in ("heartlang", "random-init")]:
         rows.append([f"{model_label(m)} (measured, sklearn)"] + [
-            _cell(summary, m, t, "sklearn", f) or "–" for t in args.tasks
+            summary_cell(summary, m, t, "sklearn", f) or "–" for t in args.tasks
             for f in PUBLISHED_FRACTIONS])
-    lines += _table(header, rows)
+    lines += table(header, rows)
     if tried is not None and len(tried):
         lines += ["", "## What we tried (each row one full vocabulary + pre-training run; probe "
                   "`sklearn`, 100 %, macro AUC % on fold 9)", "",
@@ -793,7 +646,7 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
                   "Cells: HeartLang / random-init (seed 0) [/ random-init mean ± std over init "
                   "seeds, where that run computed it]; common classes: the rhythm classes with "
                   f"≥ {COMMON_MIN} training-pool positives.", ""]
-        lines += _table(list(tried.columns), tried.astype(str).values.tolist())
+        lines += table(list(tried.columns), tried.astype(str).values.tolist())
     lines += ["", "## Embedding times", "",
               "; ".join(f"{name} {seconds:.1f} s" for name, seconds in embed_seconds.items()),
               "", "## Files", "",
@@ -808,7 +661,7 @@ def report(args, results, spread, splits, models, stats, embed_seconds, n_train,
 def findings(args, summary, spread, diag, results, splits):
     """Bullet points computed from this run's numbers: what the floors show and why."""
     def auc(model, task, fraction=1.0):
-        value = _cell(summary, model, task, "sklearn", fraction, "test_auc_mean")
+        value = summary_cell(summary, model, task, "sklearn", fraction, "test_auc_mean")
         return None if value is None else 100 * value
 
     out = []
@@ -843,7 +696,7 @@ def findings(args, summary, spread, diag, results, splits):
         layers = summarize(diag["layers"])
         gaps = []
         for task in args.tasks:
-            vals = [_cell(layers, f"random-init@L{k}", task, "sklearn", 1.0, "test_auc_mean")
+            vals = [summary_cell(layers, f"random-init@L{k}", task, "sklearn", 1.0, "test_auc_mean")
                     for k in range(len(models_depth(diag)))]
             vals = [v for v in vals if v is not None]
             if len(vals) > 1:
@@ -917,9 +770,9 @@ def diagnostics_section(args, diag):
     for task in args.tasks:
         for src in sources:
             rows.append([f"{TASK_TITLES[task]} {MODEL_LABELS[src].split(' (')[0]}"] + [
-                _cell(layers, f"{src}@L{k}", task, "sklearn", 1.0) or "–"
+                summary_cell(layers, f"{src}@L{k}", task, "sklearn", 1.0) or "–"
                 for k in range(n_layers)])
-    lines += _table(header, rows)
+    lines += table(header, rows)
     rhythm = diag["rhythm"]
     lines += ["", "**Rhythm context**: test-fold (fold 9) R² of a ridge regression (fit on folds "
               "1–8, α by leave-one-out) of lead-I RR statistics from `ECGFeatures` — heart rate, "
@@ -937,14 +790,14 @@ def diagnostics_section(args, diag):
         rows.append([f"{model_label(base)}, {len(names)} init seeds: mean ± std"] + [
             f"{block[t].mean():.3f} ± {block[t].std(ddof=1):.3f}" if len(names) > 1 else
             f"{block[t].mean():.3f}" for t in RHYTHM_TARGETS])
-    lines += _table(["embedding", *RHYTHM_TARGETS], rows)
+    lines += table(["embedding", *RHYTHM_TARGETS], rows)
     return lines
 
 
 def tried_row(args, results, spread, splits, summary, stats):
     """One line of the 'what we tried' table for this run (probe sklearn, 100 %)."""
     def auc(model, task):
-        value = _cell(summary, model, task, "sklearn", 1.0, "test_auc_mean")
+        value = summary_cell(summary, model, task, "sklearn", 1.0, "test_auc_mean")
         return "–" if value is None else f"{100 * value:.2f}"
 
     s = stats.get("qrs", {})
@@ -975,7 +828,7 @@ def tried_row(args, results, spread, splits, summary, stats):
 def main(argv=None):
     args = parse_args(argv)
     start = time.perf_counter()
-    X, meta = load_records(args)
+    X, meta = load_records(args.data, args.quick, args.quick_records)
     sentences, models, train_rows, held_rows = fit_models(args, X, meta)
     embeddings, embed_seconds = embed_all(args, sentences, models, train_rows)
     embeddings["bag-of-words"] = bag_of_words(models["qrs"]["vocabulary"]["value"],

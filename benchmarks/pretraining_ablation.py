@@ -50,8 +50,9 @@ from joblib import Parallel, delayed  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import heartlang_probe as probe  # noqa: E402
-from _arguments import comma_list  # noqa: E402
+from _common import (DEFAULT_CACHE, cache_key, cached, comma_list, load_records,  # noqa: E402
+                     table)
+import _pretraining as recipe  # noqa: E402
 from heartlang_sk import HeartLangPretrainer  # noqa: E402
 from heartlang_sk._environment import cpu_name, package_version  # noqa: E402
 from heartlang_sk.datasets import load_ptbxl2k  # noqa: E402
@@ -82,7 +83,7 @@ def parse_args(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="parallel pre-trainings")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     parser.add_argument("--name", default="pretraining_ablation")
-    parser.add_argument("--cache", default=probe.DEFAULT_CACHE)
+    parser.add_argument("--cache", default=DEFAULT_CACHE)
     parser.add_argument("--quick", action="store_true",
                         help="smoke-test mode (heartlang_probe.py --quick): a few records per fold, "
                              "one-block models, one epoch; its numbers mean nothing")
@@ -96,7 +97,7 @@ def parse_args(argv=None):
 
 def probe_args(args, vocab_epochs):
     """heartlang_probe's settings for one vocabulary (its caching keys and parameters)."""
-    return probe.parse_args(["--data", args.data, "--cache", args.cache, "--vocab-epochs",
+    return recipe.recipe_args(["--data", args.data, "--cache", args.cache, "--vocab-epochs",
                              str(vocab_epochs), "--vocab-decay", "0.9" if vocab_epochs <= 3
                              else "0.99", "--pretrain-epochs", str(args.pretrain_epochs),
                              "--pretrain-lr", str(args.pretrain_lr), "--threads", "1"]
@@ -104,23 +105,23 @@ def probe_args(args, vocab_epochs):
 
 
 def fit_vocabulary(args, label, meta, S):
-    return probe.fit_vocabulary(probe_args(args, VOCABULARIES[label]), meta, S, "qrs")
+    return recipe.fit_vocabulary(probe_args(args, VOCABULARIES[label]), meta, S, "qrs")
 
 
 def fit_pretrainer(args, label, changes, seed, meta, S):
     """One pre-training (cached); runs in a worker process with one torch thread."""
     torch.set_num_threads(1)
     pargs = probe_args(args, VOCABULARIES[label])
-    train_rows, held_rows, data_key, rows_key = probe._keys(pargs, meta)
+    train_rows, held_rows, data_key, rows_key = recipe.cache_keys(pargs, meta)
     vocabulary = fit_vocabulary(args, label, meta, S)["value"]
-    params = dict(probe.pretrainer_params(pargs), random_state=seed, **changes)
-    key = probe._key(data_key, rows_key, "qrs", probe.vocabulary_params(pargs), params)
-    return probe.cached(args.cache, "pretrainer-ablation", key, lambda: HeartLangPretrainer(
+    params = dict(recipe.pretrainer_params(pargs), random_state=seed, **changes)
+    key = cache_key(data_key, rows_key, "qrs", recipe.vocabulary_params(pargs), params)
+    return cached(args.cache, "pretrainer-ablation", key, lambda: HeartLangPretrainer(
         vocabulary, **params).fit(S[train_rows], validation_sentences=S[held_rows]))
 
 
 def embeddings(pretrainer, S, train_rows):
-    return {pooling: probe._embed(pretrainer, pooling, S, train_rows) for pooling in POOLINGS}
+    return {pooling: recipe.embed(pretrainer, pooling, S, train_rows) for pooling in POOLINGS}
 
 
 def probe_auc(args, meta_all, runs):
@@ -161,7 +162,7 @@ def report(args, frame, info, wall):
     lines = [
         "# Masked pre-training ablation on ptbxl-2k: what moves HeartLang above the random-init "
         "encoder?", "",
-        f"**{probe.SCOPE}.**", "",
+        f"**{recipe.SCOPE}.**", "",
         f"- Command: `python benchmarks/pretraining_ablation.py {shlex.join(args.argv)}`",
         f"- Date (UTC): {datetime.now(timezone.utc):%Y-%m-%d %H:%M}",
         f"- Machine: {platform.platform()}, {cpu_name()}, {os.cpu_count()} cores visible, "
@@ -175,39 +176,37 @@ def report(args, frame, info, wall):
         "3 epochs, decay 0.9 as in `heartlang_probe.md`), both fitted on the pre-training records. "
         "Probe: 100 % regime, `sklearn`, seed 0, fold 9; macro AUC (%). Random-init: "
         f"`max_epochs=0`, initialisation seeds {', '.join(map(str, args.random_init_seeds))}.", "",
-        "| run | what it tests | vocabulary (held-out R²) | held-out masked acc. (%) | "
-        "pre-training CPU s | Super mean | Super lead | Rhythm mean | Rhythm lead |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    columns = [f"{title} {pooling}" for title in ("Super", "Rhythm") for pooling in POOLINGS]
 
     def cells(runs):
         return [_fmt_spread(auc.loc[runs, (task, pooling)]) if len(runs) > 1
                 else f"{auc.loc[runs[0], (task, pooling)]:.2f}"
                 for task in TASKS for pooling in POOLINGS]
 
-    lines.append("| random-init (no pre-training) | the baseline | – | – | 0 | "
-                 + " | ".join(cells(random_runs)) + " |")
-    lines.append("| random-init: median [min – max] | | | | | " + " | ".join(
-        f"{ref_median[(t, p)]:.2f} [{auc.loc[random_runs, (t, p)].min():.2f} – "
-        f"{auc.loc[random_runs, (t, p)].max():.2f}]" for t in TASKS for p in POOLINGS) + " |")
+    rows = [["random-init (no pre-training)", "the baseline", "–", "–", "0", *cells(random_runs)],
+            ["random-init: median [min – max]", "", "", "", ""] + [
+                f"{ref_median[(t, p)]:.2f} [{auc.loc[random_runs, (t, p)].min():.2f} – "
+                f"{auc.loc[random_runs, (t, p)].max():.2f}]" for t in TASKS for p in POOLINGS]]
     for variant in args.variants:
         runs = base_runs if variant == "base" else [f"{variant}@{args.seeds[0]}"]
         label, _, what = VARIANTS[variant]
         seeds = f" (pre-training seeds {', '.join(map(str, args.seeds))})" if len(runs) > 1 else ""
-        lines.append(f"| {variant}{seeds} | {what} | {label} ({info['vocab ' + label]:.3f}) | "
-                     f"{_fmt_spread([100 * info[r]['held_acc'] for r in runs])} | "
-                     f"{np.mean([info[r]['cpu'] for r in runs]):.0f} | "
-                     + " | ".join(cells(runs)) + " |")
+        rows.append([f"{variant}{seeds}", what, f"{label} ({info['vocab ' + label]:.3f})",
+                     _fmt_spread([100 * info[r]['held_acc'] for r in runs]),
+                     f"{np.mean([info[r]['cpu'] for r in runs]):.0f}", *cells(runs)])
+    lines += table(["run", "what it tests", "vocabulary (held-out R²)", "held-out masked acc. (%)",
+                    "pre-training CPU s", *columns], rows)
     lines += ["", "Cells: mean ± std over seeds where a run has several; one run otherwise.", "",
               "## HeartLang − random-init, AUC points: against the mean / the median of its seeds",
-              "",
-              "| run | Super mean | Super lead | Rhythm mean | Rhythm lead |", "|---|---|---|---|---|"]
+              ""]
+    rows = []
     for variant in args.variants:
         runs = base_runs if variant == "base" else [f"{variant}@{args.seeds[0]}"]
         gain, gain_median = auc.loc[runs].mean() - ref, auc.loc[runs].mean() - ref_median
-        lines.append(f"| {variant} | " + " | ".join(
-            f"{gain[(t, p)]:+.2f} / {gain_median[(t, p)]:+.2f}" for t in TASKS for p in POOLINGS)
-            + " |")
+        rows.append([variant] + [f"{gain[(t, p)]:+.2f} / {gain_median[(t, p)]:+.2f}"
+                                 for t in TASKS for p in POOLINGS])
+    lines += table(["run", *columns], rows)
     spread = auc.loc[random_runs].std(ddof=1)
     best = (auc.drop(index=random_runs) - ref_median)
     chosen = frame.set_index(["run", "task", "pooling"])["C"]
@@ -237,9 +236,9 @@ def main(argv=None):
     args = parse_args(argv)
     start = time.perf_counter()
     pargs = probe_args(args, 15)
-    X, meta = probe.load_records(pargs)
-    S = probe.tokenize(pargs, X, meta, "qrs")
-    train_rows, held_rows, _, _ = probe._keys(pargs, meta)
+    X, meta = load_records(pargs.data, pargs.quick, pargs.quick_records)
+    S = recipe.tokenize(pargs, X, meta, "qrs")
+    train_rows, held_rows, _, _ = recipe.cache_keys(pargs, meta)
     labels = sorted({VARIANTS[v][0] for v in args.variants})
     vocabularies = dict(zip(labels, Parallel(n_jobs=min(args.jobs, len(labels)))(
         delayed(fit_vocabulary)(args, label, meta, S) for label in labels)))

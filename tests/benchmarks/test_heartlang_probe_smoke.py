@@ -46,9 +46,11 @@ def test_quick_run_writes_report_with_every_model(probe, ptbxl2k_path, tmp_path)
     assert "## Diagnostics" in report and "rr_cv" in report
 
     # Pre-training never sees fold 9: the pretrainer's records are folds 1-8 only.
+    import _pretraining  # benchmarks/ is on sys.path once the script is loaded
+
     args = probe.parse_args(argv)
-    _, meta = probe.load_records(args)
-    train_rows, held_rows = probe.pretraining_rows(meta)
+    _, meta = probe.load_records(args.data, args.quick, args.quick_records)
+    train_rows, held_rows = _pretraining.pretraining_rows(meta)
     assert set(meta["strat_fold"].iloc[train_rows]) | set(meta["strat_fold"].iloc[held_rows]) <= set(
         range(1, 9))
     assert not set(train_rows) & set(held_rows)
@@ -56,7 +58,7 @@ def test_quick_run_writes_report_with_every_model(probe, ptbxl2k_path, tmp_path)
     # Fitted models are cached: a second fit_models loads them instead of training again.
     cached = sorted(path.name for path in cache.iterdir())
     assert any(name.startswith("pretrainer-qrs") for name in cached)
-    X, meta = probe.load_records(args)
+    X, meta = probe.load_records(args.data, args.quick, args.quick_records)
     _, models, _, _ = probe.fit_models(args, X, meta)
     assert sorted(path.name for path in cache.iterdir()) == cached
     assert models["qrs"]["pretrainer"]["value"].history_.shape[0] == 1
