@@ -2,7 +2,8 @@
 once on the test set -- the measure of an embedding in the paper's protocol.
 
 - :func:`linear_probe` -- ``"sklearn"`` (standardize, one-vs-rest logistic regression, ``C`` chosen
-  on validation) or ``"torch"`` (the paper's linear head, epoch chosen on validation).
+  on validation) or ``"torch"`` (the paper's linear head, epoch chosen on validation);
+- :class:`LinearProbe` -- the ``"sklearn"`` probe as a scikit-learn classifier.
 """
 
 from __future__ import annotations
@@ -13,17 +14,21 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import ShuffleSplit
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import StandardScaler, label_binarize
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._labels import _label_matrix
 from .metrics import macro_auc
 
-__all__ = ["PROBE_METHODS", "linear_probe"]
+__all__ = ["PROBE_METHODS", "LinearProbe", "linear_probe"]
 
 PROBE_METHODS = ("sklearn", "torch")
 
@@ -212,3 +217,177 @@ def linear_probe(Z_train, Y_train, Z_valid, Y_valid, Z_test, Y_test, method="skl
         "fit_seconds": seconds,
         "model": model,
     }
+
+
+class LinearProbe(ClassifierMixin, BaseEstimator):
+    """The paper's linear probe as a classifier: standardized embeddings, one logistic regression per
+    class, the regularization chosen on validation data by macro ROC-AUC.
+
+    For each ``C`` in ``Cs`` (smallest first) a ``StandardScaler`` + one-vs-rest
+    ``LogisticRegression(C)`` is fitted on the training records and scored on the validation
+    records; the ``C`` with the best validation macro AUC (:func:`~heartlang_sk.evaluation.macro_auc`)
+    is kept, a tie keeping the smaller one. The final model is fitted on all of ``X`` with it.
+    Validation records are ``X_valid, y_valid`` when given to :meth:`fit` (the paper's fixed
+    validation fold), else a random ``valid_fraction`` of ``X``. When no ``C`` has a defined
+    validation AUC (a class missing from a small split), the smallest ``C`` is kept and
+    ``valid_auc_`` is NaN. This is the ``"sklearn"`` probe of :func:`linear_probe`.
+
+    Parameters
+    ----------
+    Cs : sequence of float, default=(0.001, 0.01, 0.1, 1.0)
+        Inverse regularization strengths tried, smallest (strongest regularization) first.
+    valid_fraction : float, default=0.15
+        Fraction of ``X`` held out for the choice of ``C`` when ``fit`` gets no validation data.
+    max_iter : int, default=1000
+        lbfgs iterations per logistic regression.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the validation draw.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (for multi-label ``y``, the column indices).
+    C_ : float
+        The chosen inverse regularization strength.
+    valid_auc_ : float
+        Validation macro ROC-AUC of the chosen ``C`` (NaN when undefined).
+    valid_scores_ : dict
+        ``C`` -> validation macro ROC-AUC, for every ``C`` tried.
+    model_ : Pipeline
+        ``StandardScaler`` + ``OneVsRestClassifier(LogisticRegression(C_))`` fitted on ``X``.
+    n_iter_ : int
+        Most lbfgs iterations of the final model's logistic regressions (0 when every class is
+        constant in ``y``).
+    n_features_in_ : int
+        Number of embedding dimensions seen in ``fit``.
+
+    See Also
+    --------
+    linear_probe : the same probe with a test set, and the paper's torch linear head.
+    evaluate_embeddings : the whole protocol (regimes, seeds, patient-disjoint validation).
+
+    References
+    ----------
+    .. [1] J. Jin et al., "Reading Your Heart: Learning ECG Words and Sentences via Pre-training
+       ECG Language Model", ICLR 2025 (linear-probe evaluation, section 5).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from heartlang_sk.evaluation import LinearProbe
+    >>> rng = np.random.default_rng(0)
+    >>> Z = rng.normal(size=(300, 5))
+    >>> y = (Z[:, 0] + 0.5 * Z[:, 1] > 0).astype(int)
+    >>> probe = LinearProbe(random_state=0).fit(Z[:200], y[:200])
+    >>> probe.C_, probe.predict_proba(Z[200:]).shape, round(float(probe.score(Z[200:], y[200:])), 2)
+    (0.01, (100, 2), 0.9)
+    """
+
+    def __init__(self, Cs=(0.001, 0.01, 0.1, 1.0), valid_fraction=0.15, max_iter=1000, random_state=0):
+        self.Cs = Cs
+        self.valid_fraction = valid_fraction
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _model(self, C):
+        return make_pipeline(StandardScaler(),
+                             OneVsRestClassifier(LogisticRegression(C=C, max_iter=self.max_iter)))
+
+    def _indicator(self, y):
+        """0/1 matrix of ``y`` with one column per class the scores have (binary: the positive)."""
+        if self._multilabel:
+            return np.asarray(y)
+        Y = label_binarize(y, classes=self.classes_)
+        return Y if len(self.classes_) > 2 else Y[:, -1:]
+
+    def _scores(self, model, X):
+        """Scores aligned with :meth:`_indicator`; classes a split did not see score 0."""
+        proba = model.predict_proba(X)
+        if self._multilabel:
+            return proba
+        full = np.zeros((len(X), len(self.classes_)))
+        full[:, np.searchsorted(self.classes_, model.classes_)] = proba
+        return full if len(self.classes_) > 2 else full[:, -1:]
+
+    def fit(self, X, y, X_valid=None, y_valid=None):
+        """Choose ``C`` on the validation records, then fit on ``X`` with it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_dims)
+            Embeddings.
+        y : array-like of shape (n_records,) or (n_records, n_classes)
+            Class labels, or a 0/1 multi-label matrix.
+        X_valid, y_valid : array-like, optional
+            Validation records (both or neither); default a random ``valid_fraction`` of ``X``.
+
+        Returns
+        -------
+        self
+        """
+        if not (0 < self.valid_fraction < 1):
+            raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction!r}")
+        if len(self.Cs) == 0 or any(not C > 0 for C in self.Cs):
+            raise ValueError(f"Cs must be positive numbers, got {self.Cs!r}")
+        X, y = validate_data(self, X, y, multi_output=True, dtype=np.float64)
+        self._multilabel = type_of_target(y) == "multilabel-indicator"
+        if not self._multilabel:
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            self.classes_ = unique_labels(y)
+            if len(self.classes_) < 2:
+                raise ValueError(f"LinearProbe needs at least 2 classes in y, got "
+                                 f"{len(self.classes_)} class")
+        else:
+            self.classes_ = np.arange(y.shape[1])
+        if (X_valid is None) != (y_valid is None):
+            raise ValueError("give both X_valid and y_valid, or neither")
+        if X_valid is None:
+            train, valid = next(ShuffleSplit(1, test_size=self.valid_fraction,
+                                             random_state=self.random_state).split(X))
+            X_train, y_train, X_valid, y_valid = X[train], y[train], X[valid], y[valid]
+        else:
+            X_train, y_train = X, y
+            X_valid = validate_data(self, X_valid, reset=False, dtype=np.float64)
+        self.valid_scores_, best = {}, None
+        for C in self.Cs:
+            if not self._multilabel and len(np.unique(y_train)) < 2:
+                score = float("nan")  # the draw left one class to train on: nothing to choose
+            else:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Label .* is present in all training")
+                    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+                    warnings.filterwarnings("ignore", message="macro_auc: no class")
+                    model = self._model(C).fit(X_train, y_train)
+                    score = macro_auc(self._indicator(y_valid), self._scores(model, X_valid)).score
+            self.valid_scores_[C] = score
+            if best is None or _valid_key(score) > _valid_key(self.valid_scores_[best]):
+                best = C
+        self.C_, self.valid_auc_ = best, self.valid_scores_[best]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Label .* is present in all training")
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+            self.model_ = self._model(self.C_).fit(X, y)
+        self.n_iter_ = max((int(np.max(e.n_iter_)) for e in self.model_[-1].estimators_
+                            if hasattr(e, "n_iter_")), default=0)
+        return self
+
+    def decision_function(self, X):
+        """Logit per class (binary: of the second class), shape (n_records,) or (n_records, n_classes)."""
+        check_is_fitted(self)
+        return self.model_.decision_function(validate_data(self, X, reset=False, dtype=np.float64))
+
+    def predict_proba(self, X):
+        """Probability per class, shape (n_records, n_classes) (multi-label: independent per class)."""
+        check_is_fitted(self)
+        return self.model_.predict_proba(validate_data(self, X, reset=False, dtype=np.float64))
+
+    def predict(self, X):
+        """Class labels, or the 0/1 matrix for multi-label ``y``."""
+        check_is_fitted(self)
+        return self.model_.predict(validate_data(self, X, reset=False, dtype=np.float64))
