@@ -182,7 +182,7 @@ class OfficialVQHBR(nn.Module):
     def config(self):
         """The keyword arguments that rebuild this network."""
         def backbone(net):
-            return {k: v for k, v in net.config().items() if k not in ("n_words", "zero_empty_tokens")}
+            return {k: v for k, v in net.config().items() if k not in ("n_words", "zero_empty_tokens", "in_channels")}
         return dict(encoder=backbone(self.encoder), decoder=backbone(self.decoder), n_words=self.n_words,
                     word_dim=self.word_dim, t=self.t)
 
