@@ -2,7 +2,7 @@
 
 Contract: ``state_dict()`` keys and shapes are the official ones (``encoder.*``, ``decoder.*``,
 ``quantize.*``, ``encode_task_layer.*``, ``decode_task_layer.*``), and in evaluation mode
-:meth:`OfficialVQHBR.encode_indices` returns the official ``get_codebook_indices``: the encoder
+:meth:`OfficialVQHBR.official_indices` returns the official ``get_codebook_indices``: the encoder
 (an :class:`OfficialECGFormer` backbone whose all-zero input tokens come out as zeros) ->
 ``encode_task_layer`` (Linear, Tanh, Linear) -> L2 normalisation -> the codebook row
 (``quantize.embedding.weight`` as stored) at the smallest squared Euclidean distance
@@ -62,6 +62,9 @@ class OfficialQuantizer(nn.Module):
         self.beta = float(beta)
         self.embedding = _CodebookEMA(n_words, word_dim)
         self.register_buffer("cluster_size", torch.zeros(n_words))
+        # Word use since reset_usage (real tokens of forward passes), for the training history;
+        # not part of the official checkpoint.
+        self.register_buffer("usage", torch.zeros(n_words), persistent=False)
 
     @property
     def codebook(self):
@@ -108,11 +111,26 @@ class OfficialQuantizer(nn.Module):
         if self.training and bool(valid.any()):
             indices = indices.clone()
             indices[valid] = self._update(zn[valid].detach(), indices[valid])
+        with torch.no_grad():
+            self.usage += torch.bincount(indices[valid], minlength=self.n_words).to(self.usage.dtype)
         quantized = F.embedding(indices, self.embedding.weight.to(zn.dtype))
         weights = valid[..., None].to(zn.dtype)
         commit = self.beta * ((quantized.detach() - zn).pow(2) * weights).sum() / (
             weights.sum() * self.word_dim).clamp_min(1.0)
         return zn + (quantized - zn).detach(), commit, indices
+
+
+    def reset_usage(self):
+        """Zero the word-use counts (at the start of an epoch)."""
+        self.usage.zero_()
+
+    def usage_stats(self):
+        """Word use since :meth:`reset_usage`: active words, utilisation, perplexity, assignments
+        (the official quantizer restarts no word, so ``n_restarted`` is 0)."""
+        active = int((self.usage > 0).sum())
+        return {"active_words": active, "utilization": active / self.n_words,
+                "perplexity": float(perplexity(self.usage)), "n_assignments": int(self.usage.sum()),
+                "dead_words": self.n_words - active, "n_restarted": 0}
 
 
 class OfficialVQHBROutput(NamedTuple):
@@ -161,7 +179,7 @@ class OfficialVQHBR(nn.Module):
     >>> model = OfficialVQHBR(small, small, n_words=64, word_dim=8).eval()
     >>> tokens = torch.randn(2, 16, 96)
     >>> leads = torch.randint(1, 13, (2, 16)); times = torch.randint(1, 11, (2, 16))
-    >>> model.encode_indices(tokens, leads, times).shape
+    >>> model.official_indices(tokens, leads, times).shape
     torch.Size([2, 16])
     >>> "quantize.embedding.weight" in model.state_dict()
     True
@@ -200,13 +218,19 @@ class OfficialVQHBR(nn.Module):
         return self.decode_task_layer(self.decoder(words, leads, times).hidden)
 
     @torch.no_grad()
-    def encode_indices(self, tokens, leads=None, times=None):
+    def official_indices(self, tokens, leads=None, times=None):
         """The official ``get_codebook_indices``: word index of every token, (B, l) int64.
 
         Padding tokens get a word too, as in the official code; ``leads``/``times`` ``None`` skip
         the lead and time embeddings (how the official pre-training computed its targets).
         """
         return self.quantize.nearest(self.encode(tokens, leads, times))
+
+    @torch.no_grad()
+    def encode_indices(self, tokens, leads, times):
+        """Word index of every token in this toolkit's convention: -1 at padding tokens (``leads == 0``);
+        the other tokens get exactly :meth:`official_indices`."""
+        return self.official_indices(tokens, leads, times).masked_fill(leads == 0, -1)
 
     def forward(self, tokens, leads, times):
         """Encode, quantize, decode; padding tokens neither update the codebook nor count in the losses.
