@@ -142,8 +142,8 @@ def test_word_indices_equal_the_reference(vqhbr_state, tmp_path):
     assert isinstance(model, OfficialVQHBR)
     tokens, leads, times = sentences(24, POSITIONS - 1, real=[16, 12, 9, 5] * 6, seed=5)
     with torch.no_grad():
-        words = model.encode_indices(tokens, leads, times)
-        no_index_words = model.encode_indices(tokens)
+        words = model.official_indices(tokens, leads, times)
+        no_index_words = model.official_indices(tokens)
     expected = reference_word_indices(vqhbr_state, tokens, leads, times, HEADS)
     assert words.shape == (24, 16)
     assert float((words == expected).float().mean()) >= 0.999
@@ -159,7 +159,7 @@ def test_a_transposed_square_vq_weight_changes_the_words(vqhbr_state, tmp_path):
     state = dict(vqhbr_state)
     state["encode_task_layer.0.weight"] = state["encode_task_layer.0.weight"].T.contiguous()
     with torch.no_grad():
-        words = _load(state, tmp_path, "vq_t.pth").encode_indices(tokens, leads, times)
+        words = _load(state, tmp_path, "vq_t.pth").official_indices(tokens, leads, times)
     assert float((words == expected).float().mean()) < 0.9
 
 
@@ -168,7 +168,7 @@ def test_decoder_reads_word_vectors_through_its_token_convolution(vqhbr_state, t
     assert model.decoder.token_embed.tokenConv.in_channels == 8
     tokens, leads, times = sentences(2, POSITIONS - 1, real=[16, 5], seed=6)
     with torch.no_grad():
-        words = model.encode_indices(tokens, leads, times)
+        words = model.official_indices(tokens, leads, times)
         beats = model.decode_indices(words.masked_fill(leads == 0, -1), leads, times)
     assert beats.shape == (2, 16, 96)
     assert float(beats[1, 5:].abs().max()) == 0.0 and float(beats[0].abs().min()) >= 0.0
