@@ -152,13 +152,23 @@ def test_both_official_estimators_train_and_write_official_checkpoints(data, tmp
     assert warm.history_["train_loss"].iloc[0] < pretrainer.history_["train_loss"].iloc[0]
 
 
-def test_save_weights_of_an_official_vocabulary(loaded, tmp_path, data):
-    _, vocabulary = loaded
-    S, _ = data
-    vocabulary.save_weights(tmp_path / "vocabulary.pt")
-    restored = ECGVocabulary.load_weights(tmp_path / "vocabulary.pt", device="cpu")
+def test_save_weights_of_official_models(loaded, tmp_path, data):
+    pretrainer, vocabulary = loaded
+    S, y = data
+    vocabulary.save_weights(tmp_path / "vocabulary.safetensors")
+    restored = ECGVocabulary.load_weights(tmp_path / "vocabulary.safetensors", device="cpu")
     assert restored.architecture == "official"
     np.testing.assert_array_equal(restored.transform(S), vocabulary.transform(S))
+    embedder = HeartLangEmbedder(pretrainer, pooling="cls", device="cpu").fit(S)
+    embedder.save_weights(tmp_path / "embedder.safetensors")
+    again = HeartLangEmbedder.load_weights(tmp_path / "embedder.safetensors", device="cpu")
+    assert again.pretrainer_.architecture == "official" and again.pretrainer_.vocabulary_.architecture == "official"
+    np.testing.assert_array_equal(again.transform(S), embedder.transform(S))
+    classifier = HeartLangClassifier(pretrainer, pooling="cls", max_epochs=1, random_state=0, device="cpu").fit(S, y)
+    classifier.save_weights(tmp_path / "classifier.safetensors")
+    np.testing.assert_array_equal(
+        HeartLangClassifier.load_weights(tmp_path / "classifier.safetensors", device="cpu").predict_proba(S),
+        classifier.predict_proba(S))
 
 
 def test_released_size_needs_the_official_architecture(data):
