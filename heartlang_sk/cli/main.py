@@ -33,6 +33,7 @@ USER_ERRORS = (ValueError, OSError, ImportError)
 BASELINES = ("random-init", "features", "raw")
 MODEL_NAMES = {
     "heartlang": "HeartLang (pre-trained encoder)",
+    "heartlang-official": "HeartLang (released checkpoint)",
     "random-init": "random-initialised encoder",
     "features": "hand-made ECG features",
     "raw": "raw downsampled signal",
@@ -255,8 +256,12 @@ def build_parser():
                     "encoder of a saved pretrainer.")
     embed.add_argument("input", help="sentences.joblib, a sentences/ store, a folder of WFDB "
                                      "records or a .npy array")
-    embed.add_argument("--pretrainer", required=True,
-                       help="pretrainer.joblib from 'heartlang-sk pretrain'")
+    encoder = embed.add_mutually_exclusive_group(required=True)
+    encoder.add_argument("--pretrainer", help="pretrainer.joblib from 'heartlang-sk pretrain'")
+    encoder.add_argument("--official-checkpoint", metavar="PATH",
+                         help="the released HeartLang masked-pre-training .pth file (read with "
+                              "weights_only=True); raw records are then tokenized as for the released "
+                              "model (QRSTokenizer.official) unless --bandpass is given")
     embed.add_argument("--pooling", default="mean", choices=("mean", "lead", "cls"),
                        help="how the encoder's tokens become one vector (default mean)")
     embed.add_argument("--device", default="auto", help="auto, cpu, cuda, ... (default auto)")
@@ -272,6 +277,9 @@ def build_parser():
                                        "(signals_100hz.npy, labels.csv)")
     evaluate.add_argument("--pretrainer", default=None,
                           help="pretrainer.joblib to evaluate beside the baselines")
+    evaluate.add_argument("--official-checkpoint", metavar="PATH", default=None,
+                          help="the released HeartLang masked-pre-training .pth file, evaluated beside "
+                               "the baselines (its sentences keep the official truncation)")
     evaluate.add_argument("--baselines", type=_names(BASELINES), default=BASELINES,
                           help="comma-separated, from random-init, features, raw; or none "
                                "(default all)")
@@ -386,6 +394,12 @@ def _load_pretrainer(path):
     if not _is_fitted(pretrainer):
         raise ValueError(f"{path} holds an unfitted HeartLangPretrainer")
     return pretrainer
+
+
+def _load_official(path, device):
+    from ..models.heartlang.pretrainer import HeartLangPretrainer
+
+    return HeartLangPretrainer.from_official(path, device=device)
 
 
 def _record_names(sentences_path, n):
@@ -643,7 +657,9 @@ def _embed(args):
     verbose = _verbose(args)
     check_embeddings_path(args.out)  # before any work
     _setup_torch(args)
-    pretrainer = _load_pretrainer(args.pretrainer)
+    official = args.official_checkpoint is not None
+    pretrainer = _load_official(args.official_checkpoint, args.device) if official else _load_pretrainer(
+        args.pretrainer)
     source = Path(args.input)
     if source.is_file() and source.suffix.lower() not in (".joblib", ".npy"):
         raise ValueError(f"{source}: expected sentences.joblib, a folder of WFDB records or a .npy "
@@ -654,7 +670,12 @@ def _embed(args):
     else:
         X, rate, names = read_records(source, args.sampling_rate, args.max_records, verbose)
         _check_finite(X, names)
-        sentences = _tokenizer(rate, args, verbose, args.bandpass).fit_transform(X)
+        tokenizer = _tokenizer(rate, args, verbose, args.bandpass)
+        if official and args.bandpass is None:
+            from ..preprocessing.tokenizer import QRSTokenizer
+
+            tokenizer = QRSTokenizer.official(rate, normalize=tokenizer.normalize, verbose=verbose)
+        sentences = tokenizer.fit_transform(X)
     embedder = HeartLangEmbedder(pretrainer, pooling=args.pooling, device=args.device)
     embedder.fit(sentences)
     Z = _in_chunks(embedder.transform, sentences, "embed", verbose)
@@ -808,7 +829,9 @@ def _embed_all(models, X, sentences, verbose):
     embeddings, seconds = {}, {}
     for name, (transform, on_sentences) in models.items():
         start = time.perf_counter()
-        embeddings[name] = _in_chunks(transform, sentences if on_sentences else X, name, verbose)
+        # on_sentences: True (the shared sentences), False (the signals) or the model's own sentences
+        data = on_sentences if not isinstance(on_sentences, bool) else sentences if on_sentences else X
+        embeddings[name] = _in_chunks(transform, data, name, verbose)
         seconds[name] = time.perf_counter() - start
     return embeddings, seconds
 
@@ -849,9 +872,10 @@ def _evaluate(args):
     start = time.perf_counter()
     verbose = _verbose(args)
     _setup_torch(args)
-    if args.pretrainer is None and not args.baselines:
-        raise ValueError("nothing to evaluate: give --pretrainer and/or --baselines")
+    if args.pretrainer is None and args.official_checkpoint is None and not args.baselines:
+        raise ValueError("nothing to evaluate: give --pretrainer, --official-checkpoint and/or --baselines")
     pretrainer = _load_pretrainer(args.pretrainer) if args.pretrainer else None
+    official = _load_official(args.official_checkpoint, args.device) if args.official_checkpoint else None
     _folder(args.out, create=False)
     X, Y, meta, folds, bandpass = _load_ptbxl_task(args.data, args, verbose)
     out = _folder(args.out)
@@ -862,6 +886,11 @@ def _evaluate(args):
         sentences = _tokenizer(rate, args, verbose, bandpass).fit_transform(X)
     if pretrainer is not None:
         models["heartlang"] = (_embedder(pretrainer, sentences, args), True)
+    if official is not None:
+        # The released model read sentences cut with the official truncation (first 256 tokens).
+        official_sentences = _tokenizer(rate, args, verbose, bandpass).set_params(
+            truncation="official").fit_transform(X)
+        models["heartlang-official"] = (_embedder(official, official_sentences, args), official_sentences)
     if "random-init" in args.baselines:
         models["random-init"] = (_embedder(_random_encoder(sentences, args, pretrainer),
                                            sentences, args), True)
@@ -885,6 +914,8 @@ def _evaluate(args):
                               f"test folds {list(folds[1])})")
     if args.pretrainer:
         report.details["pretrainer"] = args.pretrainer
+    if args.official_checkpoint:
+        report.details["official checkpoint"] = args.official_checkpoint
     _report_protocol(report, table, per_class, y_test, scores, roc_info, args.task, results)
     report.section("Files", "results.csv (one row per fit), results_table.csv and results.md (the "
                             "table above), roc_curves.png.")

@@ -27,6 +27,7 @@ import os
 import pickle
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -188,12 +189,19 @@ def _load(path):
         raise ValueError(f"official checkpoint {str(path)!r} does not exist")
     if not path.is_file():
         raise ValueError(f"official checkpoint {str(path)!r} is not a file")
+    with open(path, "rb") as stream:
+        magic = stream.read(4)
+    # torch.save writes a zip archive (legacy files: a pickle, protocol byte 0x80)
+    if not (zipfile.is_zipfile(path) or magic[:1] == b"\x80"):
+        raise ValueError(f"{str(path)!r} is not a torch checkpoint (neither a torch.save archive nor a pickle)")
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{str(path)!r} is not a checkpoint that loads with weights_only=True: {first}") from None
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        refused = [line for line in lines if "Unsupported global" in line or "Unsupported operand" in line]
+        reason = refused[0].split(" Please use")[0] if refused else (lines[0] if lines else type(error).__name__)
+        raise ValueError(f"{str(path)!r} is not a checkpoint that loads with weights_only=True ({reason})") from None
     except Exception as error:  # truncated files, text, random bytes: torch raises various types
         raise ValueError(f"{str(path)!r} is not a torch checkpoint ({type(error).__name__})") from None
 
