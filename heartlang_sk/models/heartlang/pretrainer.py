@@ -303,7 +303,10 @@ class HeartLangPretrainer(NeuralEstimator):
         vocabulary : ECGVocabulary or None, default=None
             The fitted vocabulary whose words ``lm_head`` predicts (e.g.
             ``ECGVocabulary.from_official(vq_path)``), for :meth:`score` and continued
-            pre-training; not needed to embed.
+            pre-training; not needed to embed. The official pre-training computed its target words
+            without the lead and time indices; ``ECGVocabulary.transform`` uses them (as the
+            VQ-HBR was trained), so :meth:`score` of the released pair measures a close but not
+            identical task.
         device : str, default="auto"
         head_dim : int or None, default=None
             Attention head width for files that do not record it (default 64, the official value).
