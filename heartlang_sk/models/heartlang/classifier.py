@@ -13,7 +13,7 @@ from ..._validation import check_sentences
 from ...training.net import SentenceDataset, amp_dtype, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
 from .ecgformer import ECGFORMER_SIZES
-from ..heartlang_official import estimators as official
+from ..heartlang_official import estimator_hooks as official
 from .objectives import ClassificationObjective
 
 __all__ = ["HeartLangClassifier"]

@@ -10,7 +10,7 @@ from ..._param_validation import Boolean, Estimator, Integer, Options, Real
 from ..._validation import check_sentences
 from ...training.net import SentenceDataset, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
-from ..heartlang_official import estimators as official
+from ..heartlang_official import estimator_hooks as official
 from ..heartlang_official.objectives import OfficialPretrainingObjective
 from .objectives import MASK_UNITS, PretrainingObjective
 

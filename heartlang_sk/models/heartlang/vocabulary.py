@@ -16,7 +16,7 @@ from ...nn.quantizer import perplexity as usage_perplexity
 from ...training.callbacks import CodebookMonitor, EpochR2
 from ...training.net import SentenceDataset, device_batches, validation_split
 from .._base import NeuralEstimator
-from ..heartlang_official import estimators as official
+from ..heartlang_official import estimator_hooks as official
 from ..heartlang_official.objectives import OfficialVocabularyObjective
 from .objectives import VocabularyObjective
 
