@@ -314,7 +314,9 @@ class HeartLangPretrainer(NeuralEstimator):
         Returns
         -------
         HeartLangPretrainer
-            Fitted; its ``history_`` is empty.
+            Fitted; its ``history_`` is empty. It has no ``n_leads_in_``: like the official code
+            (fine-tuned on 1-, 3-, 6- and 12-lead PTB-XL), it reads sentences of any number of
+            leads (lead indices up to 15).
 
         Raises
         ------

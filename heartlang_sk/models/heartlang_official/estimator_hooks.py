@@ -137,7 +137,8 @@ def pretrainer_from_official(cls, path, vocabulary=None, device="auto", head_dim
     pretrainer.encoder_ = pretrainer.net_.module_.model.encoder
     pretrainer.embed_dim_ = int(config["embed_dim"])
     pretrainer.n_features_in_ = int(config["in_channels"])
-    pretrainer.n_leads_in_ = 12
+    # No n_leads_in_: like the official code (fine-tuned on 1-, 3-, 6- and 12-lead PTB-XL), the
+    # released model reads sentences of any number of leads its lead table covers.
     pretrainer.history_ = pd.DataFrame()
     return pretrainer
 
@@ -155,7 +156,6 @@ def vocabulary_from_official(cls, path, device="auto", head_dim=None):
     vocabulary.net_.initialize()
     vocabulary.net_.module_.model.load_state_dict(checkpoint.state_dict, strict=True)
     vocabulary.n_features_in_ = int(config["t"])
-    vocabulary.n_leads_in_ = 12
     vocabulary.codebook_ = vocabulary.net_.module_.model.quantize.codebook.detach().cpu().numpy().copy()
     # The checkpoint carries no training sentences to count words on.
     vocabulary.word_counts_ = np.zeros(config["n_words"], dtype=np.int64)

@@ -69,6 +69,10 @@ def test_from_official_gives_fitted_estimators_with_the_checkpoint_outputs(loade
     for pooling, width in (("mean", 64), ("lead", 64 * 12)):
         assert HeartLangEmbedder(pretrainer, pooling=pooling, device="cpu").fit_transform(S).shape == (24, width)
     assert 0.0 <= pretrainer.score(S) <= 1.0
+    # as in the official 1/3/6-lead experiments, the released model reads fewer leads too
+    three = QRSTokenizer(sampling_rate=100).fit_transform(make_ecg(4, random_state=2)[0][:, :3])
+    assert HeartLangEmbedder(pretrainer, pooling="cls", device="cpu").fit_transform(three).shape == (4, 64)
+    assert vocabulary.transform(three).shape == (4, 256)
 
 
 def test_from_official_refuses_the_other_model_and_a_mismatched_vocabulary(checkpoints, loaded):
