@@ -13,6 +13,7 @@ import numpy as np
 BASELINES = ("random-init", "features", "raw")
 MODEL_NAMES = {
     "heartlang": "HeartLang (pre-trained encoder)",
+    "heartlang-official": "HeartLang (released checkpoint)",
     "random-init": "random-initialised encoder",
     "features": "hand-made ECG features",
     "raw": "raw downsampled signal",
@@ -78,6 +79,13 @@ def _load_vocabulary(path):
     from ..models.heartlang.vocabulary import ECGVocabulary
 
     return load_artifact(path, ECGVocabulary, "a fitted ECGVocabulary (vocabulary.joblib)")
+
+
+def _load_official(path, device):
+    """A fitted pretrainer from a released HeartLang checkpoint (read with weights_only=True)."""
+    from ..models.heartlang.pretrainer import HeartLangPretrainer
+
+    return HeartLangPretrainer.from_official(path, device=device)
 
 
 def _load_pretrainer(path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._common import (_check_finite, _in_chunks, _load_pretrainer, _load_sentences, _record_names,
+from ._common import (_check_finite, _in_chunks, _load_official, _load_pretrainer, _load_sentences, _record_names,
                       _setup_torch, _stage, _tokenizer, _verbose)
 from ._options import DEFAULT_OUT, _output_options
 
@@ -21,8 +21,12 @@ def add_parser(commands, inputs):
                     "encoder of a saved pretrainer.")
     embed.add_argument("input", help="sentences.joblib, a sentences/ store, a folder of WFDB "
                                      "records or a .npy array")
-    embed.add_argument("--pretrainer", required=True,
-                       help="pretrainer.joblib from 'heartlang-sk pretrain'")
+    encoder = embed.add_mutually_exclusive_group(required=True)
+    encoder.add_argument("--pretrainer", help="pretrainer.joblib from 'heartlang-sk pretrain'")
+    encoder.add_argument("--official-checkpoint", metavar="PATH",
+                         help="the released HeartLang masked-pre-training .pth file (read with "
+                              "weights_only=True); raw records are then tokenized as for the released "
+                              "model (QRSTokenizer.official) unless --bandpass is given")
     embed.add_argument("--pooling", default="mean", choices=("mean", "lead", "cls"),
                        help="how the encoder's tokens become one vector (default mean)")
     embed.add_argument("--device", default="auto", help="auto, cpu, cuda, ... (default auto)")
@@ -39,7 +43,9 @@ def _embed(args):
     verbose = _verbose(args)
     check_embeddings_path(args.out)  # before any work
     _setup_torch(args)
-    pretrainer = _load_pretrainer(args.pretrainer)
+    official = args.official_checkpoint is not None
+    pretrainer = (_load_official(args.official_checkpoint, args.device) if official
+                  else _load_pretrainer(args.pretrainer))
     source = Path(args.input)
     if source.is_file() and source.suffix.lower() not in (".joblib", ".npy"):
         raise ValueError(f"{source}: expected sentences.joblib, a folder of WFDB records or a .npy "
@@ -50,7 +56,12 @@ def _embed(args):
     else:
         X, rate, names = read_records(source, args.sampling_rate, args.max_records, verbose)
         _check_finite(X, names)
-        sentences = _tokenizer(rate, args, verbose, args.bandpass).fit_transform(X)
+        tokenizer = _tokenizer(rate, args, verbose, args.bandpass)
+        if official and args.bandpass is None:
+            from ..preprocessing.tokenizer import QRSTokenizer
+
+            tokenizer = QRSTokenizer.official(rate, normalize=tokenizer.normalize, verbose=verbose)
+        sentences = tokenizer.fit_transform(X)
     embedder = HeartLangEmbedder(pretrainer, pooling=args.pooling, device=args.device)
     embedder.fit(sentences)
     Z = _in_chunks(embedder.transform, sentences, "embed", verbose)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 from ._common import (BASELINES, MODEL_NAMES, _command_line, _device_name, _folder, _in_chunks,
-                      _load_pretrainer, _setup_torch, _stage, _tokenizer, _verbose)
+                      _load_official, _load_pretrainer, _setup_torch, _stage, _tokenizer, _verbose)
 from ._options import _names, _protocol_options, _training_options
 
 
@@ -24,6 +24,9 @@ def add_parser(commands, output):
                                        "(signals_100hz.npy, labels.csv)")
     evaluate.add_argument("--pretrainer", default=None,
                           help="pretrainer.joblib to evaluate beside the baselines")
+    evaluate.add_argument("--official-checkpoint", metavar="PATH", default=None,
+                          help="the released HeartLang masked-pre-training .pth file, evaluated beside "
+                               "the baselines (its sentences keep the official truncation)")
     evaluate.add_argument("--baselines", type=_names(BASELINES), default=BASELINES,
                           help="comma-separated, from random-init, features, raw; or none "
                                "(default all)")
@@ -104,7 +107,9 @@ def _embed_all(models, X, sentences, verbose):
     embeddings, seconds = {}, {}
     for name, (transform, on_sentences) in models.items():
         start = time.perf_counter()
-        embeddings[name] = _in_chunks(transform, sentences if on_sentences else X, name, verbose)
+        # on_sentences: True (the shared sentences), False (the signals) or the model's own sentences
+        data = on_sentences if not isinstance(on_sentences, bool) else sentences if on_sentences else X
+        embeddings[name] = _in_chunks(transform, data, name, verbose)
         seconds[name] = time.perf_counter() - start
     return embeddings, seconds
 
@@ -142,9 +147,10 @@ def _evaluate(args):
     start = time.perf_counter()
     verbose = _verbose(args)
     _setup_torch(args)
-    if args.pretrainer is None and not args.baselines:
-        raise ValueError("nothing to evaluate: give --pretrainer and/or --baselines")
+    if args.pretrainer is None and args.official_checkpoint is None and not args.baselines:
+        raise ValueError("nothing to evaluate: give --pretrainer, --official-checkpoint and/or --baselines")
     pretrainer = _load_pretrainer(args.pretrainer) if args.pretrainer else None
+    official = _load_official(args.official_checkpoint, args.device) if args.official_checkpoint else None
     _folder(args.out, create=False)
     X, Y, meta, folds, bandpass = _load_ptbxl_task(args.data, args, verbose)
     out = _folder(args.out)
@@ -155,6 +161,11 @@ def _evaluate(args):
         sentences = _tokenizer(rate, args, verbose, bandpass).fit_transform(X)
     if pretrainer is not None:
         models["heartlang"] = (_embedder(pretrainer, sentences, args), True)
+    if official is not None:
+        # The released model read sentences cut with the official truncation (first 256 tokens).
+        official_sentences = _tokenizer(rate, args, verbose, bandpass).set_params(
+            truncation="official").fit_transform(X)
+        models["heartlang-official"] = (_embedder(official, official_sentences, args), official_sentences)
     if "random-init" in args.baselines:
         models["random-init"] = (_embedder(_random_encoder(sentences, args, pretrainer),
                                            sentences, args), True)
@@ -178,6 +189,8 @@ def _evaluate(args):
                               f"test folds {list(folds[1])})")
     if args.pretrainer:
         report.details["pretrainer"] = args.pretrainer
+    if args.official_checkpoint:
+        report.details["official checkpoint"] = args.official_checkpoint
     _report_protocol(report, table, per_class, y_test, scores, roc_info, args.task, results)
     report.section("Files", "results.csv (one row per fit), results_table.csv and results.md (the "
                             "table above), roc_curves.png.")

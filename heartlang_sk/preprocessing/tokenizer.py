@@ -202,6 +202,40 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
         return X
 
     # -- estimator API ---------------------------------------------------------------------------
+    @classmethod
+    def official(cls, sampling_rate, **overrides):
+        """The tokenizer that makes the sentences the released HeartLang models were trained on.
+
+        The released checkpoints were pre-trained on MIMIC-IV-ECG prepared by the official
+        ``mimic_preprocess.py``: resampled to 100 Hz, band-passed 0.67-40 Hz (Butterworth, order
+        5, zero-phase) at 100 Hz, no amplitude normalisation, then cut by the official
+        QRS-Tokenizer, which keeps the first 256 tokens (``truncation="official"``). This preset
+        sets exactly those options; give the input's ``sampling_rate`` (resampling to 100 Hz is
+        always done here). Differences that remain: the official code detects R peaks with
+        ``wfdb.processing.xqrs_detect`` on the filtered lead I, this toolkit with its own detector,
+        and its band-pass runs as ``sosfiltfilt`` rather than ``filtfilt`` (the same filter; equal
+        to 1e-7 relative on 10-s records, ``tests/preprocessing/test_official_tokenizer_preset.py``).
+
+        Parameters
+        ----------
+        sampling_rate : float
+            Sampling rate of the input in Hz.
+        **overrides
+            Any other :class:`QRSTokenizer` parameter (e.g. ``n_jobs``).
+
+        Returns
+        -------
+        QRSTokenizer
+
+        Examples
+        --------
+        >>> tokenizer = QRSTokenizer.official(sampling_rate=500)
+        >>> tokenizer.truncation, tokenizer.bandpass, tokenizer.filter_order, tokenizer.normalize
+        ('official', (0.67, 40.0), 5, None)
+        """
+        return cls(sampling_rate, **{"truncation": "official", "bandpass": (0.67, 40.0), "filter_order": 5,
+                                     "normalize": None, **overrides})
+
     def fit(self, X, y=None):
         """Check parameters and record the number of leads.
 

@@ -13,6 +13,7 @@ from ..._validation import check_sentences
 from ...training.net import SentenceDataset, amp_dtype, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
 from .ecgformer import ECGFORMER_SIZES
+from ..heartlang_official import estimator_hooks as official
 from .objectives import ClassificationObjective
 
 __all__ = ["HeartLangClassifier"]
@@ -30,7 +31,10 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
     Parameters
     ----------
     pretrainer : HeartLangPretrainer or None, default=None
-        Fitted pretrainer whose encoder weights start the fine-tuning (never modified). Clones
+        Fitted pretrainer whose encoder weights start the fine-tuning (never modified). An
+        ``architecture="official"`` pretrainer (e.g. ``HeartLangPretrainer.from_official``) is
+        fine-tuned in the official architecture (its CLS state with ``pooling="cls"``, the
+        official fine-tuning). Clones
         (``clone``, ``cross_val_score``, ``GridSearchCV``) share it, so each fold fine-tunes its
         own copy of the same pre-trained encoder.
     size : {"tiny", "small", "base", "large"}, default="tiny"
@@ -148,6 +152,16 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
             config["depth"] = int(self.depth)
         return config
 
+    def _objective(self, sentences):
+        """The objective class and its network argument: an official pretrainer's encoder is
+        fine-tuned in the official architecture."""
+        if self.pretrainer is not None and getattr(self.pretrainer, "architecture", "heartlang") == "official":
+            if not is_fitted(self.pretrainer):
+                raise ValueError("pretrainer must be a fitted HeartLangPretrainer")
+            objective, network = official.classifier_objective(self.pretrainer)
+            return objective, {"network_config": network}
+        return ClassificationObjective, {"encoder_config": self._encoder_config(sentences)}
+
     def _encode_targets(self, y):
         if y.ndim == 2 and y.shape[1] > 1:
             if type_of_target(y) != "multilabel-indicator":
@@ -183,9 +197,10 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
             raise ValueError(f"X has {len(sentences)} records but y has {len(y)}")
         labels = self._encode_targets(y)
         seed = self._seed()
-        module_params = {"encoder_config": self._encoder_config(sentences), "n_outputs": labels.shape[1],
-                         "multilabel": self.multilabel_, "pooling": self.pooling, "dropout": self.dropout}
-        self._fit_module(ClassificationObjective, module_params, sentences,
+        objective, module_params = self._objective(sentences)
+        module_params.update(n_outputs=labels.shape[1], multilabel=self.multilabel_, pooling=self.pooling,
+                             dropout=self.dropout)
+        self._fit_module(objective, module_params, sentences,
                          SentenceDataset(sentences, labels=labels), seed,
                          validation_split(None, self.valid_fraction, seed),
                          initial_state=None if self.pretrainer is None else self._copy_pretrained_encoder,

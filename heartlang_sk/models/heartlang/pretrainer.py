@@ -10,7 +10,8 @@ from ..._param_validation import Boolean, Estimator, Integer, Options, Real
 from ..._validation import check_sentences
 from ...training.net import SentenceDataset, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
-from .ecgformer import ECGFORMER_SIZES
+from ..heartlang_official import estimator_hooks as official
+from ..heartlang_official.objectives import OfficialPretrainingObjective
 from .objectives import MASK_UNITS, PretrainingObjective
 
 __all__ = ["HeartLangPretrainer"]
@@ -29,6 +30,22 @@ class HeartLangPretrainer(NeuralEstimator):
     (betas 0.9, 0.98, weight decay 0.05), peak lr 5e-4 with warm-up and cosine decay to 1e-5,
     gradient clipping at 3.0.
 
+    Two architectures, side by side (``architecture``), trained by the same objective:
+
+    ==========================  ==========================================  ==========================================
+    ..                          ``"heartlang"`` (default)                   ``"official"`` (the released code)
+    ==========================  ==========================================  ==========================================
+    beat embedding              per-beat convolution (within each beat)     kernel-3 circular convolution *across*
+                                                                            neighbouring beats
+    positions                   RoPE on queries and keys                    CLS token + learned absolute positions
+                                                                            (sentences up to the length it was
+                                                                            built for)
+    padding                     hidden from attention                       attended to (as released)
+    CLS token                   with ``use_cls=True``                       always
+    word head                   ``head``                                    ``lm_head`` (official name)
+    loads released weights      no                                          :meth:`from_official`
+    ==========================  ==========================================  ==========================================
+
     Parameters
     ----------
     vocabulary : ECGVocabulary or None, default=None
@@ -36,7 +53,9 @@ class HeartLangPretrainer(NeuralEstimator):
         ``sklearn.frozen.FrozenEstimator`` to keep it fitted through ``clone``); an unfitted one is
         cloned and fitted on the same sentences first. ``None`` is allowed only with
         ``max_epochs=0``.
-    size : {"tiny", "small", "base", "large"}, default="tiny"
+    size : {"tiny", "small", "base", "large", "released"}, default="tiny"
+        ``"released"`` (only with ``architecture="official"``): the released model's width 768,
+        12 blocks, 8 heads x 64, MLP 1,024.
     depth : int or None, default=None
         Transformer blocks; ``None`` takes the size's depth.
     use_cls : bool, default=False
@@ -76,11 +95,15 @@ class HeartLangPretrainer(NeuralEstimator):
         DistributedDataParallel on its share of the batches (``batch_size`` per process), in the
         accelerator's device and mixed precision, which replace ``device`` and ``precision``.
         See :mod:`heartlang_sk.training.distributed`.
+    architecture : {"heartlang", "official"}, default="heartlang"
+        This toolkit's ST-ECGFormer, or the released code's layer for layer
+        (:class:`~heartlang_sk.models.heartlang_official.OfficialECGFormer`, dropout 0.1 in
+        training as released), whose weights :meth:`to_official` writes in the official layout.
 
     Attributes
     ----------
     net_ : HeartLangNet
-    encoder_ : heartlang_sk.nn.ECGFormer
+    encoder_ : heartlang_sk.nn.ECGFormer or OfficialECGFormer
         The pre-trained encoder (``net_.module_.model.encoder``).
     vocabulary_ : ECGVocabulary or None
         The vocabulary that gave the targets.
@@ -122,7 +145,7 @@ class HeartLangPretrainer(NeuralEstimator):
                  max_epochs=10, batch_size=64, lr=5e-4, min_lr=1e-5, weight_decay=0.05,
                  warmup_epochs=1.0, gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None,
                  resume=True, init_from=None, device="auto", precision="auto", random_state=None,
-                 verbose=False, accelerator=None):
+                 verbose=False, accelerator=None, architecture="heartlang"):
         self.vocabulary = vocabulary
         self.size = size
         self.depth = depth
@@ -145,11 +168,13 @@ class HeartLangPretrainer(NeuralEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.accelerator = accelerator
+        self.architecture = architecture
 
     _parameter_constraints = {
         **NeuralEstimator.COMMON_CONSTRAINTS,
         "vocabulary": (Estimator("ECGVocabulary"), None),
-        "size": Options(*ECGFORMER_SIZES),
+        "size": Options(*official.OFFICIAL_SIZE_NAMES),
+        "architecture": Options(*official.ARCHITECTURES),
         "depth": (Integer(1), None),
         "use_cls": Boolean(),
         "mask_ratio": Real(0, 1, closed="neither"),
@@ -168,6 +193,11 @@ class HeartLangPretrainer(NeuralEstimator):
                              " vocabulary=None is only for max_epochs=0 (random-initialised encoder)")
         if self.init_from is not None and not is_fitted(self.init_from):
             raise ValueError("init_from must be a fitted HeartLangPretrainer")
+        if self.init_from is not None and getattr(self.init_from, "architecture", "heartlang") != self.architecture:
+            raise ValueError(f"init_from has architecture={self.init_from.architecture!r}, this pretrainer "
+                             f"{self.architecture!r}: weights move only between the same architecture")
+        if self.size == "released" and self.architecture != "official":
+            raise ValueError("size='released' is the released model's width: it needs architecture='official'")
 
     def _encoder_config(self, sentences):
         config = {"size": self.size, "t": sentences.t, "use_cls": bool(self.use_cls),
@@ -204,9 +234,14 @@ class HeartLangPretrainer(NeuralEstimator):
         if validation_sentences is not None:
             held_out = check_sentences(self, validation_sentences, reset=False)
             validation = SentenceDataset(held_out, words=vocabulary.transform(held_out))
-        module_params = {"encoder_config": self._encoder_config(sentences), "n_words": n_words,
-                         "mask_ratio": self.mask_ratio, "mask_unit": self.mask_unit}
-        self._fit_module(PretrainingObjective, module_params, sentences, SentenceDataset(sentences, words=words),
+        if self.architecture == "official":
+            objective = OfficialPretrainingObjective
+            module_params = official.pretraining_module_params(self, sentences, n_words)
+        else:
+            objective = PretrainingObjective
+            module_params = {"encoder_config": self._encoder_config(sentences), "n_words": n_words,
+                             "mask_ratio": self.mask_ratio, "mask_unit": self.mask_unit}
+        self._fit_module(objective, module_params, sentences, SentenceDataset(sentences, words=words),
                          seed, validation_split(validation, self.valid_fraction, seed),
                          initial_state=None if self.init_from is None else self._copy_initial_weights)
         self.encoder_ = self.net_.module_.model.encoder
@@ -218,6 +253,12 @@ class HeartLangPretrainer(NeuralEstimator):
 
     def _copy_initial_weights(self, module):
         source = self.init_from.net_.module_.model
+        if self.architecture == "official":
+            # lm_head sits inside the official encoder: copy it only when the vocabulary sizes match.
+            target = module.model.encoder.state_dict()
+            state = {k: v for k, v in source.encoder.state_dict().items() if v.shape == target[k].shape}
+            module.model.encoder.load_state_dict(state, strict=False)
+            return
         module.model.encoder.load_state_dict(source.encoder.state_dict())
         if source.head.weight.shape == module.model.head.weight.shape:
             module.model.head.load_state_dict(source.head.state_dict())
@@ -243,3 +284,51 @@ class HeartLangPretrainer(NeuralEstimator):
             hits += int((logits.argmax(-1)[keep] == target[keep]).sum())
             total += int(keep.sum())
         return hits / total if total else float("nan")
+
+    # -- the released checkpoints ------------------------------------------------------------------
+    @classmethod
+    def from_official(cls, path, vocabulary=None, *, device="auto", head_dim=None):
+        """A fitted pretrainer holding a released masked-pre-training checkpoint (``architecture="official"``).
+
+        The file is read with ``torch.load(weights_only=True)`` only; depth, heads, widths and
+        vocabulary size are inferred from its tensors (see
+        :func:`~heartlang_sk.models.heartlang_official.read_official_checkpoint`).
+        ``HeartLangEmbedder(pre, pooling="cls")`` then gives the official model's CLS state, the
+        representation of the official linear probe.
+
+        Parameters
+        ----------
+        path : str or Path
+            The masked-pre-training ``.pth`` file (weights under ``"model"``).
+        vocabulary : ECGVocabulary or None, default=None
+            The fitted vocabulary whose words ``lm_head`` predicts (e.g.
+            ``ECGVocabulary.from_official(vq_path)``), for :meth:`score` and continued
+            pre-training; not needed to embed. The official pre-training computed its target words
+            without the lead and time indices; ``ECGVocabulary.transform`` uses them (as the
+            VQ-HBR was trained), so :meth:`score` of the released pair measures a close but not
+            identical task.
+        device : str, default="auto"
+        head_dim : int or None, default=None
+            Attention head width for files that do not record it (default 64, the official value).
+
+        Returns
+        -------
+        HeartLangPretrainer
+            Fitted; its ``history_`` is empty. It has no ``n_leads_in_``: like the official code
+            (fine-tuned on 1-, 3-, 6- and 12-lead PTB-XL), it reads sentences of any number of
+            leads (lead indices up to 15).
+
+        Raises
+        ------
+        ValueError
+            One line naming the problem: missing file, not a checkpoint, a missing/unexpected key,
+            a wrong shape, a VQ-HBR checkpoint (use ``ECGVocabulary.from_official``), or a
+            vocabulary of another size than ``lm_head``.
+        """
+        return official.pretrainer_from_official(cls, path, vocabulary, device=device, head_dim=head_dim)
+
+    def to_official(self, path):
+        """Write this fitted ``architecture="official"`` pretrainer as an official masked-pre-training
+        checkpoint (``{"model": state_dict}``), which the official scripts and :meth:`from_official` read."""
+        check_is_fitted(self, "net_")
+        official.estimator_to_official(self, path)

@@ -16,7 +16,8 @@ from ...nn.quantizer import perplexity as usage_perplexity
 from ...training.callbacks import CodebookMonitor, EpochR2
 from ...training.net import SentenceDataset, device_batches, validation_split
 from .._base import NeuralEstimator
-from .ecgformer import ECGFORMER_SIZES
+from ..heartlang_official import estimator_hooks as official
+from ..heartlang_official.objectives import OfficialVocabularyObjective
 from .objectives import VocabularyObjective
 
 __all__ = ["ECGVocabulary"]
@@ -45,10 +46,29 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
     Training runs through skorch (``net_``); every loss term, the epoch R², and codebook use are in
     :attr:`history_`.
 
+    Two architectures, side by side (``architecture``):
+
+    ==========================  ==========================================  ==========================================
+    ..                          ``"heartlang"`` (default)                   ``"official"`` (the released code)
+    ==========================  ==========================================  ==========================================
+    beat embedding              per-beat convolution (within each beat)     kernel-3 circular convolution *across*
+                                                                            neighbouring beats
+    positions                   RoPE on queries and keys                    CLS token + learned absolute positions
+    padding                     hidden from attention                       attended to (as released)
+    decoder input               linear map of the word vector               the same circular convolution
+    codebook                    NormEMA + dead-word restarts                NormEMA (official), no restarts
+    loads released weights      no                                          :meth:`from_official`
+    ==========================  ==========================================  ==========================================
+
+    Both train with the same objective (reconstruction MSE over real beats + commitment; padding
+    never enters the loss or the codebook).
+
     Parameters
     ----------
-    size : {"tiny", "small", "base", "large"}, default="tiny"
-        Width and heads of encoder and decoder (see :data:`heartlang_sk.nn.ECGFORMER_SIZES`).
+    size : {"tiny", "small", "base", "large", "released"}, default="tiny"
+        Width and heads of encoder and decoder (see :data:`heartlang_sk.nn.ECGFORMER_SIZES`);
+        ``"released"`` (only with ``architecture="official"``): the released VQ-HBR's width 768,
+        2 heads x 64, MLP 2,048.
     encoder_depth, decoder_depth : int, default=4, 2
         Transformer blocks in encoder and decoder (the official HeartLang code's values).
     n_words : int, default=8192
@@ -98,12 +118,17 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         DistributedDataParallel on its share of the batches (``batch_size`` per process), in the
         accelerator's device and mixed precision, which replace ``device`` and ``precision``.
         See :mod:`heartlang_sk.training.distributed`.
+    architecture : {"heartlang", "official"}, default="heartlang"
+        This toolkit's VQ-HBR, or the released code's layer for layer
+        (:class:`~heartlang_sk.models.heartlang_official.OfficialVQHBR`), whose weights
+        :meth:`to_official` writes in the official layout. ``dead_word_restart`` does not apply to it.
 
     Attributes
     ----------
     net_ : HeartLangNet
         The fitted skorch net; ``net_.module_.model`` is the
-        :class:`~heartlang_sk.nn.VQHeartbeatReconstructor`.
+        :class:`~heartlang_sk.nn.VQHeartbeatReconstructor` (or, for ``architecture="official"``,
+        the :class:`~heartlang_sk.models.heartlang_official.OfficialVQHBR`).
     codebook_ : ndarray of shape (n_words, word_dim)
         Unit-norm word vectors.
     word_counts_ : ndarray of shape (n_words,)
@@ -150,7 +175,7 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
                  decay=0.99, beta=1.0, kmeans_init=True, dead_word_restart=True, max_epochs=10,
                  batch_size=64, lr=1e-3, weight_decay=1e-4, warmup_epochs=1.0, min_lr=1e-5,
                  gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None, resume=True, device="auto",
-                 precision="auto", random_state=None, verbose=False, accelerator=None):
+                 precision="auto", random_state=None, verbose=False, accelerator=None, architecture="heartlang"):
         self.size = size
         self.encoder_depth = encoder_depth
         self.decoder_depth = decoder_depth
@@ -175,6 +200,7 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.accelerator = accelerator
+        self.architecture = architecture
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -183,7 +209,8 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
 
     _parameter_constraints = {
         **NeuralEstimator.COMMON_CONSTRAINTS,
-        "size": Options(*ECGFORMER_SIZES),
+        "size": Options(*official.OFFICIAL_SIZE_NAMES),
+        "architecture": Options(*official.ARCHITECTURES),
         "encoder_depth": Integer(1),
         "decoder_depth": Integer(1),
         "n_words": Integer(1),
@@ -196,11 +223,21 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
     _logged_terms = tuple((term, True) for term in _LOGGED_TERMS)
     _optimizer_betas = (0.9, 0.99)
 
+    def _check_params(self):
+        super()._check_params()
+        if self.size == "released" and self.architecture != "official":
+            raise ValueError("size='released' is the released model's width: it needs architecture='official'")
+
+    def _objective(self):
+        return OfficialVocabularyObjective if self.architecture == "official" else VocabularyObjective
+
     def _extra_callbacks(self):
         return [EpochR2(), CodebookMonitor(_quantizer_of)]
 
     # -- building ----------------------------------------------------------------------------------
     def _module_params(self, sentences):
+        if self.architecture == "official":
+            return official.vocabulary_module_params(self, sentences)
         return {
             "encoder_config": {"size": self.size, "depth": self.encoder_depth},
             "decoder_config": {"size": self.size, "depth": self.decoder_depth},
@@ -234,7 +271,7 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         if validation_sentences is not None:
             held_out = SentenceDataset(check_sentences(self, validation_sentences, reset=False))
         validation = validation_split(held_out, self.valid_fraction, seed)
-        self._fit_module(VocabularyObjective, self._module_params(sentences), sentences,
+        self._fit_module(self._objective(), self._module_params(sentences), sentences,
                          SentenceDataset(sentences), seed, validation)
         self._set_fitted_state(sentences)
         return self
@@ -317,7 +354,7 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
             raise ValueError(f"{path} is not an ECGVocabulary weights file")
         vocab = cls(**dict(payload["params"], device=device))
         module_params = {k[len("module__"):]: v for k, v in payload["module_params"].items()}
-        vocab.net_ = vocab._make_net(VocabularyObjective, module_params, seed=0, validation=None)
+        vocab.net_ = vocab._make_net(vocab._objective(), module_params, seed=0, validation=None)
         vocab.net_.initialize()
         vocab.net_.module_.load_state_dict(payload["state_dict"])
         vocab.n_features_in_ = payload["n_features_in"]
@@ -327,3 +364,41 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         vocab.perplexity_ = float(usage_perplexity(payload["word_counts"]))
         vocab.history_ = pd.DataFrame()
         return vocab
+
+    # -- the released checkpoints ------------------------------------------------------------------
+    @classmethod
+    def from_official(cls, path, *, device="auto", head_dim=None):
+        """A fitted vocabulary holding a released VQ-HBR checkpoint (``architecture="official"``).
+
+        The file is read with ``torch.load(weights_only=True)`` only; every size is inferred from
+        its tensors (see :func:`~heartlang_sk.models.heartlang_official.read_official_checkpoint`).
+        :meth:`transform` then gives the official VQ-HBR's word of every real beat (-1 at padding),
+        computed with the sentences' lead and time indices.
+
+        Parameters
+        ----------
+        path : str or Path
+            The VQ-HBR ``.pth`` file (weights under ``"model"``).
+        device : str, default="auto"
+        head_dim : int or None, default=None
+            Attention head width for files that do not record it (default 64, the official value).
+
+        Returns
+        -------
+        ECGVocabulary
+            Fitted. ``word_counts_`` is all zeros, ``n_active_words_`` 0 and ``perplexity_`` NaN:
+            the checkpoint carries no training sentences to count words on.
+
+        Raises
+        ------
+        ValueError
+            One line naming the problem: missing file, not a checkpoint, a missing/unexpected key,
+            a wrong shape, or a masked-pre-training checkpoint (use ``HeartLangPretrainer.from_official``).
+        """
+        return official.vocabulary_from_official(cls, path, device=device, head_dim=head_dim)
+
+    def to_official(self, path):
+        """Write this fitted ``architecture="official"`` vocabulary as an official VQ-HBR checkpoint
+        (``{"model": state_dict}``), which the official scripts and :meth:`from_official` read."""
+        check_is_fitted(self, "net_")
+        official.estimator_to_official(self, path)
