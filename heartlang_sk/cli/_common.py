@@ -62,23 +62,49 @@ def _folder(path, create=True):
     return folder
 
 
-def _load_sentences(path):
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+def _refuse_pickle(path, trust_pickle):
+    """A pickle runs whatever code it names when loaded: only behind ``--trust-pickle``."""
+    if Path(path).suffix.lower() in PICKLE_SUFFIXES and not trust_pickle:
+        raise ValueError(f"{path} is a pickle, and loading a pickle runs any code inside it; pass "
+                         f"--trust-pickle if you made this file yourself (heartlang-sk now writes "
+                         f"models as .safetensors files and sentences as a sentences/ folder, which "
+                         f"load no code)")
+
+
+def _load_sentences(path, trust_pickle=False):
+    """A sentence store folder (what ``tokenize`` writes), or a trusted sentences.joblib."""
     from ..io.artifacts import load_artifact
     from ..sentences import ECGSentences
 
-    if Path(path).is_dir():  # a sentence store from 'tokenize --store', opened memory-mapped
+    if Path(path).is_dir():  # a sentence store from 'tokenize', opened memory-mapped
         from ..io.store import load_sentences
 
         return load_sentences(path)
-    return load_artifact(path, ECGSentences, "ECG sentences (sentences.joblib from "
-                                                     "'heartlang-sk tokenize')")
+    if Path(path).suffix.lower() not in PICKLE_SUFFIXES:
+        raise ValueError(f"{path}: expected the sentences/ folder from 'heartlang-sk tokenize'")
+    _refuse_pickle(path, trust_pickle)
+    return load_artifact(path, ECGSentences, "ECG sentences (the sentences/ folder from "
+                                             "'heartlang-sk tokenize')")
 
 
-def _load_vocabulary(path):
+def _load_model(path, cls, what, trust_pickle=False, device="auto"):
+    """A fitted model from a .safetensors model file, or from a trusted joblib pickle."""
     from ..io.artifacts import load_artifact
+
+    if Path(path).suffix.lower() in PICKLE_SUFFIXES:
+        _refuse_pickle(path, trust_pickle)
+        return load_artifact(path, cls, what)
+    return cls.load_weights(path, device=device)
+
+
+def _load_vocabulary(path, trust_pickle=False, device="auto"):
     from ..models.heartlang.vocabulary import ECGVocabulary
 
-    return load_artifact(path, ECGVocabulary, "a fitted ECGVocabulary (vocabulary.joblib)")
+    return _load_model(path, ECGVocabulary, "a fitted ECGVocabulary (vocabulary.safetensors)", trust_pickle,
+                       device)
 
 
 def _load_official(path, device):
@@ -88,12 +114,11 @@ def _load_official(path, device):
     return HeartLangPretrainer.from_official(path, device=device)
 
 
-def _load_pretrainer(path):
-    from ..io.artifacts import load_artifact
+def _load_pretrainer(path, trust_pickle=False, device="auto"):
     from ..models.heartlang.pretrainer import HeartLangPretrainer, _is_fitted
 
-    pretrainer = load_artifact(path, HeartLangPretrainer,
-                               "a fitted HeartLangPretrainer (pretrainer.joblib)")
+    pretrainer = _load_model(path, HeartLangPretrainer, "a fitted HeartLangPretrainer (pretrainer.safetensors)",
+                             trust_pickle, device)
     if not _is_fitted(pretrainer):
         raise ValueError(f"{path} holds an unfitted HeartLangPretrainer")
     return pretrainer

@@ -147,10 +147,18 @@ def _protocol_options():
     return options
 
 
+def _add_trust_pickle(parser):
+    """``--trust-pickle``: the only way the CLI opens a joblib/pickle file."""
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="also open .joblib/.pkl files (models and sentences saved by older versions "
+                             "or by your own Python): loading a pickle runs any code inside it, so only "
+                             "for files you made yourself")
+
+
 def _add_fit_inputs(parser, estimator, example):
     """The saved sentences a training subcommand fits on, and ``--param`` for the estimator."""
-    parser.add_argument("sentences", help="sentences.joblib (or the sentences/ store) from "
-                                          "'heartlang-sk tokenize'")
+    parser.add_argument("sentences", help="the sentences/ folder from 'heartlang-sk tokenize'")
+    _add_trust_pickle(parser)
     parser.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
                         help=f"any other {estimator} parameter, e.g. {example} (repeatable)")
 

@@ -1,13 +1,15 @@
 """heartlang-sk: HeartLang, the self-supervised ECG language model, one stage per command.
 
-  tokenize    RECORDS                       -> sentences.joblib, records.csv, tokenization PNGs
-  vocabulary  SENTENCES                     -> vocabulary.joblib, history CSV, vocabulary PNGs
-  pretrain    SENTENCES --vocabulary FILE   -> pretrainer.joblib, history CSV, training curves
+  tokenize    RECORDS                       -> sentences/ (a sentence store), records.csv, tokenization PNGs
+  vocabulary  SENTENCES                     -> vocabulary.safetensors, history CSV, vocabulary PNGs
+  pretrain    SENTENCES --vocabulary FILE   -> pretrainer.safetensors, history CSV, training curves
   embed       INPUT --pretrainer FILE       -> embeddings (.csv, .parquet or .npy)
   evaluate    DATA [--pretrainer FILE]      -> PTB-XL probe results, ROC curves, report.md
   plot        [--sentences/--vocabulary/--pretrainer/--history FILE]  -> the standard PNGs
   demo        [--ptbxl PATH]                -> the whole job, results table, report.md
 
+Models are written as .safetensors model files and sentences as a folder of .npy arrays, which load
+no code; a .joblib/.pkl file is opened only with --trust-pickle (a pickle runs the code it names).
 A user mistake prints one line (``heartlang-sk: error: ...``) and exits with status 2;
 ``--debug`` shows the traceback instead.
 """

@@ -42,8 +42,6 @@ def add_parser(commands, output):
 
 
 def _demo(args):
-    import joblib
-
     from ..report import Report, markdown_table, run_details
 
     start = time.perf_counter()
@@ -62,12 +60,13 @@ def _demo(args):
     print(text)
     (out / "results.md").write_text(
         f"# heartlang-sk demo\n\nCommand: `{_command_line(args)}`\n\n{text}\n", encoding="utf-8")
-    joblib.dump(vocabulary, out / "vocabulary.joblib")
-    joblib.dump(pretrainer, out / "pretrainer.joblib")
+    vocabulary.save_weights(out / "vocabulary.safetensors")
+    pretrainer.save_weights(out / "pretrainer.safetensors")
     vocabulary.history_.to_csv(out / "vocabulary_history.csv", index=False)
     pretrainer.history_.to_csv(out / "pretraining_history.csv", index=False)
-    report.section("Files", "vocabulary.joblib and pretrainer.joblib (the fitted models, for "
-                            "`heartlang-sk embed` or `joblib.load`), vocabulary_history.csv, "
+    report.section("Files", "vocabulary.safetensors and pretrainer.safetensors (the fitted models, "
+                            "for `heartlang-sk embed` or `load_weights`; they load no code), "
+                            "vocabulary_history.csv, "
                             "pretraining_history.csv, results.md and the PNGs above.")
     report.details["wall time"] = f"{time.perf_counter() - start:.0f} s"
     report.write()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ._common import (_check_finite, _in_chunks, _load_official, _load_pretrainer, _load_sentences, _record_names,
                       _setup_torch, _stage, _tokenizer, _verbose)
-from ._options import DEFAULT_OUT, _output_options
+from ._options import DEFAULT_OUT, _add_trust_pickle, _output_options
 
 
 def add_parser(commands, inputs):
@@ -19,10 +19,10 @@ def add_parser(commands, inputs):
         help="one vector per record from a pre-trained encoder",
         description="Embed saved sentences, or raw records tokenized on the fly, with the frozen "
                     "encoder of a saved pretrainer.")
-    embed.add_argument("input", help="sentences.joblib, a sentences/ store, a folder of WFDB "
+    embed.add_argument("input", help="the sentences/ folder from 'tokenize', a folder of WFDB "
                                      "records or a .npy array")
     encoder = embed.add_mutually_exclusive_group(required=True)
-    encoder.add_argument("--pretrainer", help="pretrainer.joblib from 'heartlang-sk pretrain'")
+    encoder.add_argument("--pretrainer", help="pretrainer.safetensors from 'heartlang-sk pretrain'")
     encoder.add_argument("--official-checkpoint", metavar="PATH",
                          help="the released HeartLang masked-pre-training .pth file (read with "
                               "weights_only=True); raw records are then tokenized as for the released "
@@ -30,6 +30,7 @@ def add_parser(commands, inputs):
     embed.add_argument("--pooling", default="mean", choices=("mean", "lead", "cls"),
                        help="how the encoder's tokens become one vector (default mean)")
     embed.add_argument("--device", default="auto", help="auto, cpu, cuda, ... (default auto)")
+    _add_trust_pickle(embed)
     embed.set_defaults(run=_embed)
 
 
@@ -45,13 +46,13 @@ def _embed(args):
     _setup_torch(args)
     official = args.official_checkpoint is not None
     pretrainer = (_load_official(args.official_checkpoint, args.device) if official
-                  else _load_pretrainer(args.pretrainer))
+                  else _load_pretrainer(args.pretrainer, args.trust_pickle, args.device))
     source = Path(args.input)
     if source.is_file() and source.suffix.lower() not in (".joblib", ".npy"):
-        raise ValueError(f"{source}: expected sentences.joblib, a folder of WFDB records or a .npy "
+        raise ValueError(f"{source}: expected a sentences/ folder, a folder of WFDB records or a .npy "
                          f"array, got a {source.suffix or 'plain'} file")
     if source.suffix.lower() == ".joblib" or (source / HEADER_FILE).is_file():
-        sentences = _load_sentences(source)  # sentences.joblib, or a store from 'tokenize --store'
+        sentences = _load_sentences(source, args.trust_pickle)  # a store from 'tokenize' (or a pickle)
         names = _record_names(source, len(sentences))
     else:
         X, rate, names = read_records(source, args.sampling_rate, args.max_records, verbose)

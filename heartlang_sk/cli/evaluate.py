@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ._common import (BASELINES, MODEL_NAMES, _command_line, _device_name, _folder, _in_chunks,
                       _load_official, _load_pretrainer, _setup_torch, _stage, _tokenizer, _verbose)
-from ._options import _names, _protocol_options, _training_options
+from ._options import _add_trust_pickle, _names, _protocol_options, _training_options
 
 
 def add_parser(commands, output):
@@ -23,13 +23,14 @@ def add_parser(commands, output):
     evaluate.add_argument("data", help="a PTB-XL folder (ptbxl_database.csv) or a ptbxl-2k folder "
                                        "(signals_100hz.npy, labels.csv)")
     evaluate.add_argument("--pretrainer", default=None,
-                          help="pretrainer.joblib to evaluate beside the baselines")
+                          help="pretrainer.safetensors to evaluate beside the baselines")
     evaluate.add_argument("--official-checkpoint", metavar="PATH", default=None,
                           help="the released HeartLang masked-pre-training .pth file, evaluated beside "
                                "the baselines (its sentences keep the official truncation)")
     evaluate.add_argument("--baselines", type=_names(BASELINES), default=BASELINES,
                           help="comma-separated, from random-init, features, raw; or none "
                                "(default all)")
+    _add_trust_pickle(evaluate)
     evaluate.set_defaults(run=_evaluate)
 
 
@@ -149,7 +150,7 @@ def _evaluate(args):
     _setup_torch(args)
     if args.pretrainer is None and args.official_checkpoint is None and not args.baselines:
         raise ValueError("nothing to evaluate: give --pretrainer, --official-checkpoint and/or --baselines")
-    pretrainer = _load_pretrainer(args.pretrainer) if args.pretrainer else None
+    pretrainer = _load_pretrainer(args.pretrainer, args.trust_pickle, args.device) if args.pretrainer else None
     official = _load_official(args.official_checkpoint, args.device) if args.official_checkpoint else None
     _folder(args.out, create=False)
     X, Y, meta, folds, bandpass = _load_ptbxl_task(args.data, args, verbose)

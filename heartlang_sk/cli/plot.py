@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ._common import (_curves_picture, _folder, _load_pretrainer, _load_sentences, _load_vocabulary,
                       _pretraining_pictures, _stage, _tokenization_pictures, _vocabulary_pictures)
-from ._options import _number_list
+from ._options import _add_trust_pickle, _number_list
 
 
 def add_parser(commands, output):
@@ -17,9 +17,10 @@ def add_parser(commands, output):
         description="Draw the standard pictures of whatever saved files are given: records and "
                     "their beats (sentences), reconstructions, top words and map (vocabulary, "
                     "with sentences), training curves (vocabulary, pretrainer, history CSV).")
-    plot.add_argument("--sentences", help="sentences.joblib")
-    plot.add_argument("--vocabulary", help="vocabulary.joblib")
-    plot.add_argument("--pretrainer", help="pretrainer.joblib")
+    plot.add_argument("--sentences", help="the sentences/ folder from 'heartlang-sk tokenize'")
+    plot.add_argument("--vocabulary", help="vocabulary.safetensors")
+    plot.add_argument("--pretrainer", help="pretrainer.safetensors")
+    _add_trust_pickle(plot)
     plot.add_argument("--history", action="append", default=[],
                       help="a training history CSV (repeatable)")
     plot.add_argument("--records", type=_number_list(int), default=(0,),
@@ -39,9 +40,9 @@ def _plot(args):
         raise ValueError("nothing to plot: give --sentences, --vocabulary, --pretrainer and/or "
                          "--history")
     start = time.perf_counter()
-    sentences = _load_sentences(args.sentences) if args.sentences else None
-    vocabulary = _load_vocabulary(args.vocabulary) if args.vocabulary else None
-    pretrainer = _load_pretrainer(args.pretrainer) if args.pretrainer else None
+    sentences = _load_sentences(args.sentences, args.trust_pickle) if args.sentences else None
+    vocabulary = _load_vocabulary(args.vocabulary, args.trust_pickle) if args.vocabulary else None
+    pretrainer = _load_pretrainer(args.pretrainer, args.trust_pickle) if args.pretrainer else None
     histories = []
     for path in map(Path, args.history):
         if not path.exists():

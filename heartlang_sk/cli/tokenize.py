@@ -15,20 +15,18 @@ def add_parser(commands, output, inputs):
     tokenize = commands.add_parser(
         "tokenize", parents=[output, inputs], help="raw ECG records -> ECG sentences",
         description="Cut raw ECG records into ECG sentences (QRSTokenizer) and save them "
-                    "(sentences.joblib, records.csv, tokenization PNGs) in --out.")
+                    "(the sentence store sentences/, records.csv, tokenization PNGs) in --out.")
     tokenize.add_argument("records", help="a folder of WFDB records (.hea/.dat) or a .npy array "
                                           "of shape (n_records, n_leads, n_samples)")
     tokenize.add_argument("--plots", type=int, default=2,
                           help="draw the tokenization of the first N records (default 2)")
     tokenize.add_argument("--store", action="store_true",
-                          help="stream the records chunk by chunk into a memory-mapped sentence "
-                               "store (the folder sentences/) instead of sentences.joblib: for "
-                               "folders larger than memory; later commands take the folder")
+                          help="stream the records chunk by chunk into the sentence store instead of "
+                               "reading them all first: for folders larger than memory")
     tokenize.set_defaults(run=_tokenize)
 
 
 def _tokenize(args):
-    import joblib
     import pandas as pd
 
     from ..io.records import read_records
@@ -61,8 +59,8 @@ def _tokenize(args):
     else:
         sentences = tokenizer.fit_transform(X)
         out = _folder(args.out)
-        joblib.dump(sentences, out / "sentences.joblib")
-        written = "sentences.joblib"
+        sentences.save(out / "sentences", overwrite=True)  # .npy arrays + header.json: no code
+        written = "the sentence store sentences/"
     pd.DataFrame({"record": names, "n_beats": sentences.n_beats, "n_tokens": sentences.n_tokens,
                   "n_dropped": sentences.n_dropped}).to_csv(out / "records.csv", index=False)
     report = Report(out, "tokenization")

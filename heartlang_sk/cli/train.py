@@ -33,7 +33,7 @@ def add_parsers(commands, output, training):
                     "it with its history and training curves.")
     _add_fit_inputs(pretrain, "HeartLangPretrainer", "mask_ratio=0.4")
     pretrain.add_argument("--vocabulary", required=True,
-                          help="vocabulary.joblib from 'heartlang-sk vocabulary'")
+                          help="vocabulary.safetensors from 'heartlang-sk vocabulary'")
     pretrain.add_argument("--depth", type=int, default=None,
                           help="transformer blocks (default: the size's depth)")
     pretrain.set_defaults(run=_pretrain)
@@ -76,14 +76,12 @@ def _fit_and_save(args, estimator, sentences, *, doing, model_file, history_file
     """The tail shared by ``vocabulary`` and ``pretrain``: fit, write the model, its history CSV and
     a report (``draw(report)`` adds the pictures), print ``summary()`` (unless empty) and the
     stage's time."""
-    import joblib
-
     from ..report import Report
 
     print(f"{doing} on {sentences}")
     estimator.fit(sentences)
     out = _folder(args.out)
-    joblib.dump(estimator, out / model_file)
+    estimator.save_weights(out / model_file)  # a model file that loads no code
     estimator.history_.to_csv(out / history_file, index=False)
     report = Report(out, title)
     draw(report)
@@ -99,11 +97,11 @@ def _vocabulary(args):
     verbose = _verbose(args)
     _setup_torch(args)
     _folder(args.out, create=False)
-    sentences = _load_sentences(args.sentences)
+    sentences = _load_sentences(args.sentences, args.trust_pickle)
     vocabulary = _new_vocabulary(args, verbose, n_words=args.n_words, word_dim=args.word_dim,
                                  max_epochs=args.epochs)
     return _fit_and_save(args, vocabulary, sentences, doing="fitting the ECG vocabulary",
-                         model_file="vocabulary.joblib", history_file="vocabulary_history.csv",
+                         model_file="vocabulary.safetensors", history_file="vocabulary_history.csv",
                          title="ECG vocabulary", start=start,
                          draw=lambda report: _vocabulary_pictures(report, vocabulary, sentences,
                                                                   map_method=args.map),
@@ -115,12 +113,12 @@ def _pretrain(args):
     verbose = _verbose(args)
     _setup_torch(args)
     _folder(args.out, create=False)
-    sentences = _load_sentences(args.sentences)
-    vocabulary = _load_vocabulary(args.vocabulary)
+    sentences = _load_sentences(args.sentences, args.trust_pickle)
+    vocabulary = _load_vocabulary(args.vocabulary, args.trust_pickle, args.device)
     pretrainer = _new_pretrainer(vocabulary, args, verbose, depth=args.depth,
                                  max_epochs=args.epochs)
     return _fit_and_save(args, pretrainer, sentences, doing="pre-training",
-                         model_file="pretrainer.joblib", history_file="pretraining_history.csv",
+                         model_file="pretrainer.safetensors", history_file="pretraining_history.csv",
                          title="pre-training", start=start,
                          draw=lambda report: _pretraining_pictures(report, pretrainer),
                          summary=lambda: (None if pretrainer.history_.empty

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from heartlang_sk import ECGSentences, ECGVocabulary, HeartLangPretrainer
+from heartlang_sk import ECGSentences, ECGVocabulary, HeartLangPretrainer, QRSTokenizer
 from heartlang_sk.cli import build_parser, main
 from heartlang_sk.datasets import make_ecg
 from heartlang_sk.io.store import load_sentences
@@ -44,30 +44,30 @@ def stages(records, tmp_path_factory):
     """tokenize -> vocabulary -> pretrain through the command line, into one folder."""
     out = tmp_path_factory.mktemp("stages")
     assert run("tokenize", records, "--sampling-rate", 250, "--plots", 1, "--out", out) == 0
-    assert run("vocabulary", out / "sentences.joblib", *TINY_VOCABULARY, "--out", out) == 0
-    assert run("pretrain", out / "sentences.joblib", "--vocabulary", out / "vocabulary.joblib",
+    assert run("vocabulary", out / "sentences", *TINY_VOCABULARY, "--out", out) == 0
+    assert run("pretrain", out / "sentences", "--vocabulary", out / "vocabulary.safetensors",
                *TINY_PRETRAINING, "--out", out) == 0
     return out
 
 
 def test_stages_write_models_histories_and_pictures(stages):
     written = {path.name for path in stages.iterdir()}
-    assert {"sentences.joblib", "records.csv", "tokenization_0.png", "sentence_0.png",
-            "vocabulary.joblib", "vocabulary_history.csv", "vocabulary_curves.png",
-            "reconstructions.png", "top_words.png", "vocabulary_map.png", "pretrainer.joblib",
+    assert {"sentences", "records.csv", "tokenization_0.png", "sentence_0.png",
+            "vocabulary.safetensors", "vocabulary_history.csv", "vocabulary_curves.png",
+            "reconstructions.png", "top_words.png", "vocabulary_map.png", "pretrainer.safetensors",
             "pretraining_history.csv", "pretraining_curves.png"} <= written
 
-    sentences = joblib.load(stages / "sentences.joblib")
+    sentences = load_sentences(stages / "sentences")
     assert isinstance(sentences, ECGSentences) and len(sentences) == N_RECORDS
     table = pd.read_csv(stages / "records.csv")
     assert table["n_beats"].tolist() == sentences.n_beats.tolist()
 
-    vocabulary = joblib.load(stages / "vocabulary.joblib")
+    vocabulary = ECGVocabulary.load_weights(stages / "vocabulary.safetensors")
     assert isinstance(vocabulary, ECGVocabulary)
     assert (vocabulary.n_words, vocabulary.encoder_depth, vocabulary.batch_size) == (16, 1, 8)
     assert len(pd.read_csv(stages / "vocabulary_history.csv")) == 1
 
-    pretrainer = joblib.load(stages / "pretrainer.joblib")
+    pretrainer = HeartLangPretrainer.load_weights(stages / "pretrainer.safetensors")
     assert isinstance(pretrainer, HeartLangPretrainer) and pretrainer.depth == 1
     assert pretrainer.vocabulary_.codebook_.shape == (16, 8)
     history = pd.read_csv(stages / "pretraining_history.csv")
@@ -77,7 +77,7 @@ def test_stages_write_models_histories_and_pictures(stages):
 def test_tokenize_reads_a_wfdb_folder_with_its_sampling_rate(ptbxl_path, tmp_path):
     assert run("tokenize", ptbxl_path / "records100", "--max-records", 3, "--bandpass", "0.5,",
                "--plots", 0, "--out", tmp_path) == 0
-    sentences = joblib.load(tmp_path / "sentences.joblib")
+    sentences = load_sentences(tmp_path / "sentences")
     assert sentences.sampling_rate == 100 and sentences.signals.shape == (3, 12, 1000)
     assert pd.read_csv(tmp_path / "records.csv")["record"].tolist() == [
         "00000/00001_lr", "00000/00002_lr", "00000/00003_lr"]
@@ -89,9 +89,9 @@ def test_tokenize_store_streams_a_wfdb_folder_into_a_sentence_store(ptbxl_path, 
                "--out", tmp_path / "lazy") == 0
     assert run("tokenize", folder, "--max-records", 6, "--plots", 0, "--out", tmp_path / "eager") == 0
     store = tmp_path / "lazy" / "sentences"
-    assert (store / "header.json").is_file() and not (tmp_path / "lazy" / "sentences.joblib").exists()
+    assert (store / "header.json").is_file()
     streamed = load_sentences(store)
-    eager = joblib.load(tmp_path / "eager" / "sentences.joblib")
+    eager = load_sentences(tmp_path / "eager" / "sentences")
     assert isinstance(streamed.signals, np.memmap)
     np.testing.assert_array_equal(streamed.tokens, eager.tokens)
     np.testing.assert_array_equal(streamed.leads, eager.leads)
@@ -99,7 +99,7 @@ def test_tokenize_store_streams_a_wfdb_folder_into_a_sentence_store(ptbxl_path, 
     assert (pd.read_csv(tmp_path / "lazy" / "records.csv")["record"].tolist()
             == pd.read_csv(tmp_path / "eager" / "records.csv")["record"].tolist())
     # Later commands take the store folder: embed names the records from records.csv.
-    assert run("embed", store, "--pretrainer", stages / "pretrainer.joblib",
+    assert run("embed", store, "--pretrainer", stages / "pretrainer.safetensors",
                "--out", tmp_path / "Z.csv") == 0
     table = pd.read_csv(tmp_path / "Z.csv", dtype={"record": str})
     assert table["record"].tolist()[:2] == ["00000/00001_lr", "00000/00002_lr"] and len(table) == 6
@@ -109,8 +109,8 @@ def test_tokenize_store_streams_a_wfdb_folder_into_a_sentence_store(ptbxl_path, 
 
 
 def test_embed_saved_sentences_and_raw_records(stages, records, tmp_path):
-    pretrainer = stages / "pretrainer.joblib"
-    assert run("embed", stages / "sentences.joblib", "--pretrainer", pretrainer,
+    pretrainer = stages / "pretrainer.safetensors"
+    assert run("embed", stages / "sentences", "--pretrainer", pretrainer,
                "--out", tmp_path / "Z.csv") == 0
     table = pd.read_csv(tmp_path / "Z.csv")
     assert table.shape == (N_RECORDS, 1 + 64)
@@ -120,13 +120,13 @@ def test_embed_saved_sentences_and_raw_records(stages, records, tmp_path):
                "--out", tmp_path / "Z.npy") == 0
     np.testing.assert_allclose(np.load(tmp_path / "Z.npy"), table.iloc[:, 1:].to_numpy(),
                                rtol=1e-5, atol=1e-6)
-    assert run("embed", stages / "sentences.joblib", "--pretrainer", pretrainer, "--pooling",
+    assert run("embed", stages / "sentences", "--pretrainer", pretrainer, "--pooling",
                "lead", "--out", tmp_path / "Z_lead.npy") == 0
     assert np.load(tmp_path / "Z_lead.npy").shape == (N_RECORDS, 12 * 64)
 
 
 def test_embed_parquet_needs_pyarrow(stages, tmp_path, capsys):
-    code = run("embed", stages / "sentences.joblib", "--pretrainer", stages / "pretrainer.joblib",
+    code = run("embed", stages / "sentences", "--pretrainer", stages / "pretrainer.safetensors",
                "--out", tmp_path / "Z.parquet")
     if importlib.util.find_spec("pyarrow") is None:
         assert code == 2 and "pyarrow" in capsys.readouterr().err
@@ -135,8 +135,8 @@ def test_embed_parquet_needs_pyarrow(stages, tmp_path, capsys):
 
 
 def test_plot_draws_what_it_is_given(stages, tmp_path):
-    assert run("plot", "--sentences", stages / "sentences.joblib", "--vocabulary",
-               stages / "vocabulary.joblib", "--pretrainer", stages / "pretrainer.joblib",
+    assert run("plot", "--sentences", stages / "sentences", "--vocabulary",
+               stages / "vocabulary.safetensors", "--pretrainer", stages / "pretrainer.safetensors",
                "--history", stages / "vocabulary_history.csv", "--records", 3,
                "--out", tmp_path) == 0
     assert {path.name for path in tmp_path.iterdir()} == {
@@ -146,7 +146,7 @@ def test_plot_draws_what_it_is_given(stages, tmp_path):
 
 
 def test_evaluate_ptbxl_protocol(stages, ptbxl_path, tmp_path, capsys):
-    assert run("evaluate", ptbxl_path, "--pretrainer", stages / "pretrainer.joblib",
+    assert run("evaluate", ptbxl_path, "--pretrainer", stages / "pretrainer.safetensors",
                "--train-folds", "1-3", "--test-folds", 9, "--fractions", "0.1,1", "--seeds", "0,1",
                "--out", tmp_path) == 0
     results = pd.read_csv(tmp_path / "results.csv")
@@ -188,7 +188,7 @@ def test_demo_on_synthetic_ecg(tmp_path, capsys):
         "tokenization_normal.png", "vocabulary_curves.png", "reconstructions.png",
         "top_words.png", "vocabulary_map.png", "pretraining_curves.png", "roc_curves.png"})
     assert (tmp_path / "sentence_afib.png").is_file()  # saved, not shown
-    pretrainer = joblib.load(tmp_path / "pretrainer.joblib")
+    pretrainer = HeartLangPretrainer.load_weights(tmp_path / "pretrainer.safetensors")
     assert pretrainer.history_.shape[0] == 1 and pretrainer.depth == 1
 
 
@@ -210,6 +210,10 @@ def bad_files(tmp_path_factory):
     np.save(folder / "nan.npy", X)
     np.save(folder / "short.npy", np.zeros((2, 12, 50), dtype=np.float32))
     (folder / "notes.txt").write_text("not an ECG")
+    sentences = QRSTokenizer(sampling_rate=100).fit_transform(make_ecg(4, random_state=0)[0])
+    joblib.dump(sentences, folder / "sentences.joblib")
+    joblib.dump(HeartLangPretrainer(max_epochs=0, depth=1, random_state=0).fit(sentences),
+                folder / "pretrainer.joblib")
     return folder
 
 
@@ -222,13 +226,20 @@ MISTAKES = {
                   "records too short for one beat"),
     "too short, streamed": (["tokenize", "{bad}/short.npy", "--sampling-rate", "100", "--store"],
                             "records too short for one beat"),
-    "not a joblib file": (["vocabulary", "{bad}/nan.npy"], "joblib cannot read it"),
-    "wrong artifact": (["pretrain", "{stages}/sentences.joblib", "--vocabulary",
-                        "{stages}/sentences.joblib"], "but it holds a ECGSentences"),
-    "unknown parameter": (["vocabulary", "{stages}/sentences.joblib", "--param", "colour=1"],
+    "not sentences": (["vocabulary", "{bad}/nan.npy"], "expected the sentences/ folder"),
+    "wrong model": (["pretrain", "{stages}/sentences", "--vocabulary",
+                     "{stages}/pretrainer.safetensors"], "holds a HeartLangPretrainer, not a ECGVocabulary"),
+    "not a model file": (["pretrain", "{stages}/sentences", "--vocabulary", "{bad}/notes.txt"],
+                         "is not a heartlang-sk model file"),
+    "pickle without --trust-pickle": (["vocabulary", "{bad}/sentences.joblib"],
+                                      "is a pickle, and loading a pickle runs any code inside it"),
+    "pickled model without --trust-pickle": (["embed", "{stages}/sentences", "--pretrainer",
+                                              "{bad}/pretrainer.joblib", "--out", "{bad}/Z.csv"],
+                                             "pass --trust-pickle if you made this file yourself"),
+    "unknown parameter": (["vocabulary", "{stages}/sentences", "--param", "colour=1"],
                           "Invalid parameter 'colour'"),
-    "embeddings format": (["embed", "{stages}/sentences.joblib", "--pretrainer",
-                           "{stages}/pretrainer.joblib", "--out", "{bad}/Z.txt"],
+    "embeddings format": (["embed", "{stages}/sentences", "--pretrainer",
+                           "{stages}/pretrainer.safetensors", "--out", "{bad}/Z.txt"],
                           "unknown embeddings format"),
     "not PTB-XL": (["evaluate", "{bad}"], "neither a PTB-XL folder"),
     "nothing to plot": (["plot"], "nothing to plot"),
@@ -250,7 +261,7 @@ def test_user_mistake_prints_one_line_and_exits_2(mistake, bad_files, stages, tm
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the machine has a GPU")
 def test_unavailable_device_is_a_user_mistake(stages, capsys):
-    assert run("vocabulary", stages / "sentences.joblib", "--device", "cuda") == 2
+    assert run("vocabulary", stages / "sentences", "--device", "cuda") == 2
     assert "sees no CUDA GPU" in capsys.readouterr().err
 
 
@@ -285,3 +296,10 @@ def test_option_parsing():
         with pytest.raises(SystemExit) as exit_info:
             parser.parse_args(wrong)
         assert exit_info.value.code == 2
+
+
+def test_trust_pickle_opens_files_of_older_versions(bad_files, tmp_path):
+    # joblib files that earlier heartlang-sk versions wrote still open, when the user says so.
+    assert run("embed", bad_files / "sentences.joblib", "--pretrainer", bad_files / "pretrainer.joblib",
+               "--trust-pickle", "--out", tmp_path / "Z.csv") == 0
+    assert len(pd.read_csv(tmp_path / "Z.csv")) == 4
