@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -55,16 +56,23 @@ def _valid_key(score):
     return -np.inf if np.isnan(score) else score
 
 
+@contextmanager
+def _expected_fit_warnings():
+    """Silence what a probe fit expects: a class with no positive in a small draw gets a constant
+    predictor (OvR warns), and lbfgs may stop at max_iter on weakly regularized fits; neither is an
+    error here (the validation AUC judges the fit)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Label .* is present in all training")
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        yield
+
+
 def _probe_sklearn(Z_train, Y_train, Z_valid, Y_valid, Cs, max_iter):
     best = None
     for C in Cs:
         model = make_pipeline(StandardScaler(),
                               OneVsRestClassifier(LogisticRegression(C=C, max_iter=max_iter)))
-        with warnings.catch_warnings():
-            # A class with no positive in a small draw gets a constant predictor (OvR warns), and
-            # lbfgs may stop at max_iter on weakly regularized fits; neither is an error here.
-            warnings.filterwarnings("ignore", message="Label .* is present in all training")
-            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        with _expected_fit_warnings():
             model.fit(Z_train, Y_train)
         valid = macro_auc(Y_valid, model.predict_proba(Z_valid))
         # Strictly better only: ties keep the smaller C (Cs are tried in increasing order).
@@ -230,7 +238,9 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
     Validation records are ``X_valid, y_valid`` when given to :meth:`fit` (the paper's fixed
     validation fold), else a random ``valid_fraction`` of ``X``. When no ``C`` has a defined
     validation AUC (a class missing from a small split), the smallest ``C`` is kept and
-    ``valid_auc_`` is NaN. This is the ``"sklearn"`` probe of :func:`linear_probe`.
+    ``valid_auc_`` is NaN. This is the ``"sklearn"`` probe of :func:`linear_probe`, and like it
+    lets lbfgs stop at ``max_iter`` and gives a class constant in the training records a constant
+    score without warning (the validation AUC judges the fit).
 
     Parameters
     ----------
@@ -359,19 +369,15 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
             if not self._multilabel and len(np.unique(y_train)) < 2:
                 score = float("nan")  # the draw left one class to train on: nothing to choose
             else:
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message="Label .* is present in all training")
-                    warnings.filterwarnings("ignore", category=ConvergenceWarning)
-                    warnings.filterwarnings("ignore", message="macro_auc: no class")
+                with _expected_fit_warnings():
+                    warnings.filterwarnings("ignore", message="macro_auc: no class")  # NaN: counted
                     model = self._model(C).fit(X_train, y_train)
                     score = macro_auc(self._indicator(y_valid), self._scores(model, X_valid)).score
             self.valid_scores_[C] = score
             if best is None or _valid_key(score) > _valid_key(self.valid_scores_[best]):
                 best = C
         self.C_, self.valid_auc_ = best, self.valid_scores_[best]
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Label .* is present in all training")
-            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        with _expected_fit_warnings():
             self.model_ = self._model(self.C_).fit(X, y)
         self.n_iter_ = max((int(np.max(e.n_iter_)) for e in self.model_[-1].estimators_
                             if hasattr(e, "n_iter_")), default=0)
