@@ -12,7 +12,12 @@ per beat:
    100 ms, about one QRS duration.
 3. **Candidates**: local maxima of the energy that stand out from the energy around them (above
    1.5 times its mean over 0.75 s, about one beat), then a 250 ms refractory period: a candidate
-   survives only if no larger one lies within 250 ms (non-maximum suppression).
+   survives only if no larger one lies within 250 ms (non-maximum suppression). **Fast rhythms**
+   (ventricular tachycardia, 1:1 flutter, infant SVT: 200-330 bpm) have RR intervals under 250 ms
+   and QRS energy that stands out less from its mean; candidates that stand out 1.2 times are kept
+   as well, with a 170 ms refractory period, when they and both neighbours form a fast regular run
+   (RR under 300 ms, neighbouring RR within a factor 1.2, energies within a factor 1/0.7). Noise
+   and the T waves of slower beats do not form such runs, so slower rhythms keep the 250 ms rule.
 4. **Adaptive threshold, local in time**: a candidate is a beat if its energy exceeds 0.3 times the
    geometric mean of the candidate energies within 5 s around it. The geometric mean follows slow
    amplitude changes and is not dominated by a few large ectopic beats or artefacts. As in Pan &
@@ -43,7 +48,12 @@ _PARAMS = {
     "integration": 0.10,  # s, moving-window integration of the slope (~QRS duration)
     "context": 0.75,  # s, window of the mean energy a QRS must stand out from (~one beat)
     "context_ratio": 1.5,  # a QRS energy peak is at least this many times the mean energy around it
-    "refractory": 0.25,  # s, no two beats closer than this
+    "refractory": 0.25,  # s, no two beats closer than this ...
+    "fast_refractory": 0.17,  # s, ... except in a fast regular run of beats (up to ~330 bpm)
+    "fast_context_ratio": 1.2,  # the context ratio of the beats of such a run
+    "fast_rr": 0.3,  # s, a run is fast if its RR intervals are all under this ...
+    "fast_regularity": 1.2,  # ... and neighbouring RR intervals differ by at most this factor ...
+    "fast_height_ratio": 0.7,  # ... and neighbouring beat energies by at most 1 / this factor
     "level_window": 5.0,  # s, half-width of the window of the local beat-energy level
     "level_ratio": 0.3,  # a beat's energy is at least this fraction of the local level
     "t_wave": 0.36,  # s, a weak beat this soon after the previous one is taken for its T wave ...
@@ -256,6 +266,40 @@ def _suppress_non_maxima(positions, rows, heights, distance):
     return alive
 
 
+def _fast_run(candidates, rows, heights, fs, p):
+    """Candidates that are beats of a fast, regular rhythm (ventricular tachycardia, flutter, SVT).
+
+    Above about 240 bpm the standard refractory period hides every other beat, and the QRS
+    energy, nearly continuous, stands out less from its mean. A candidate is taken for a beat
+    whatever its contrast when, among the candidates that survive the short `fast_refractory`, it
+    and its two neighbours form a run: both RR intervals shorter than `fast_rr`, within a factor
+    `fast_regularity` of each other, and all three energies within a factor 1 / `fast_height_ratio`
+    of each other. Noise and T waves between slower beats give irregular intervals or energies.
+    """
+    selected = np.zeros(candidates.size, dtype=bool)
+    short = max(int(round(p["fast_refractory"] * fs)), 1)
+    alive = np.flatnonzero(_suppress_non_maxima(candidates, rows, heights, short))
+    if alive.size < 3:
+        return selected
+    position, row, height = candidates[alive], rows[alive], heights[alive]
+    rr = np.diff(position).astype(np.float64)
+    prev_rr, next_rr = rr[:-1], rr[1:]
+    prev_h, h, next_h = height[:-2], height[1:-1], height[2:]
+    low = np.minimum(np.minimum(prev_h, h), next_h)
+    high = np.maximum(np.maximum(prev_h, h), next_h)
+    run = (
+        (row[:-2] == row[1:-1])
+        & (row[1:-1] == row[2:])
+        & (np.maximum(prev_rr, next_rr) < p["fast_rr"] * fs)
+        & (np.maximum(prev_rr, next_rr) <= p["fast_regularity"] * np.minimum(prev_rr, next_rr))
+        & (low >= p["fast_height_ratio"] * high)
+    )
+    # the middle candidate of every run, and its neighbours (the run's first and last beats)
+    middle = np.flatnonzero(run) + 1
+    selected[alive[np.unique(np.concatenate([middle - 1, middle, middle + 1]))]] = True
+    return selected
+
+
 def _detect(signals, fs, params):
     """Core detector on a validated array of shape (n_records, n_samples)."""
     n_records, n_samples = signals.shape
@@ -327,28 +371,33 @@ def _detect(signals, fs, params):
     context = _moving_average(centres, _odd_width(p["context"], fs / step))
     first, n_centres = pad // step, centres.shape[1]
     blocks = np.empty((n_records, row // step), dtype=np.float32)
-    np.multiply(context, p["context_ratio"], out=blocks[:, first : first + n_centres])
+    blocks[:, first : first + n_centres] = context
     _fill_edges(blocks, first, n_centres)  # values for the padding do not matter: it is masked out
     flags = spare_a.view(np.bool_)  # spare_a is free again: room for 4 * n_flat flags
     is_peak, above = flags[:n_flat], flags[n_flat : 2 * n_flat]
     np.greater(energy[1:-1], energy[:-2], out=is_peak[1:-1])
     np.greater_equal(energy[1:-1], energy[2:], out=above[1:-1])
     is_peak[1:-1] &= above[1:-1]
-    np.greater(energy.reshape(-1, step), blocks.reshape(-1, 1), out=above.reshape(-1, step))
-    is_peak &= above
     peak_rows = is_peak.reshape(n_records, row)
     peak_rows[:, : pad + 1] = False
     peak_rows[:, pad + n_samples - 1 :] = False
     candidates = np.flatnonzero(is_peak)
+    # how far each local maximum stands out from the mean energy around it (its block's context)
+    contrast = energy[candidates] / np.maximum(blocks.reshape(-1)[candidates // step], np.finfo(np.float32).tiny)
+    keep = contrast > min(p["context_ratio"], p["fast_context_ratio"])
+    candidates, contrast = candidates[keep], contrast[keep]
     rows = candidates // row
     heights = energy[candidates]
     # ... and from rounding noise (all-zero and constant records have zero amplitude)
     amplitude = amplitude[rows]
     keep = (heights > 1e-4 * energy_scale * amplitude) & (amplitude > 0)
-    candidates, rows, heights = candidates[keep], rows[keep], heights[keep]
+    candidates, rows, heights, contrast = candidates[keep], rows[keep], heights[keep], contrast[keep]
 
     refractory = max(int(round(p["refractory"] * fs)), 1)
-    alive = _suppress_non_maxima(candidates, rows, heights, refractory)
+    strong = contrast > p["context_ratio"]
+    alive = np.zeros(candidates.size, dtype=bool)
+    alive[strong] = _suppress_non_maxima(candidates[strong], rows[strong], heights[strong], refractory)
+    alive |= _fast_run(candidates, rows, heights, fs, p)
     candidates, rows, heights = candidates[alive], rows[alive], heights[alive]
 
     # 4. local level: geometric mean of the candidate energies within +-level_window (same record),

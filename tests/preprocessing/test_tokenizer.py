@@ -267,3 +267,28 @@ def test_raw_ptbxl_records_in_millivolts(ptbxl_path):
     S = QRSTokenizer(sampling_rate=100, bandpass=(0.5, None)).fit_transform(X)
     assert (S.n_beats >= 5).all() and (S.n_beats <= 20).all()
     assert np.abs(S.signals.mean(axis=-1)).max() < 0.05  # baseline removed by the high-pass
+
+
+@pytest.mark.parametrize("fs", [100, 500])
+@pytest.mark.parametrize("bpm", [250, 300])
+def test_beat_windows_stay_valid_at_300_bpm(fs, bpm):
+    """At ventricular-tachycardia rates every beat is found and each window holds its own beat only."""
+    X, beat_samples = beat_train(n_records=2, fs=fs, bpm=bpm)
+    S = QRSTokenizer(sampling_rate=fs).fit_transform(X)
+    n = len(beat_samples)
+    assert (S.n_beats >= 0.95 * n).all(), (S.n_beats, n)
+    real = S.leads > 0
+    r, start, stop = (a.astype(int)[real] for a in (S.r_peaks, S.starts, S.stops))
+    rr = 100 * 60 / bpm
+    # each beat's span holds its R peak, stays inside the record and ends before the next beat's R
+    assert ((start <= r) & (r < stop) & (start >= 0) & (stop <= S.signals.shape[-1])).all()
+    # interior beats span one RR interval (from the midpoint with the previous R to the next one)
+    first = np.repeat(S.r_peaks.min(axis=1, where=real, initial=10**6), real.sum(axis=1))
+    last = np.repeat(S.r_peaks.max(axis=1, where=real, initial=0), real.sum(axis=1))
+    interior = (r != first) & (r != last)
+    span = (stop - start)[interior]
+    assert interior.sum() >= 0.9 * real.sum() and (span <= rr + 2).all() and (span >= 0.8 * rr - 2).all()
+    tokens = S.tokens[real]
+    assert (np.abs(tokens.argmax(axis=1) - 48) <= 1).all()  # R peak in the middle of its window
+    inner = tokens[interior]  # nothing of the neighbouring beats leaks into a window
+    assert not inner[:, : 48 - int(rr)].any() and not inner[:, 48 + int(rr) + 1 :].any()
