@@ -5,6 +5,10 @@ HeartLang tokenizer and Pan & Tompkins, 1985), but every step is a whole-array o
 batch of records costs a handful of passes over the data instead of a Python loop per record or
 per beat:
 
+0. **Spikes**: records whose largest sample-to-sample jump is far beyond their typical QRS
+   upstroke (electrode pops, saturation, stimulation artefacts of up to tens of mV) have samples
+   far from their running median replaced by it and the rest clipped at twice a robust amplitude
+   (see `_remove_spikes`); other records are left untouched.
 1. **Band-pass** (about 8-18 Hz): a centred moving average over 40 ms (low-pass) minus one over
    80 ms (removes baseline wander, P and T waves). Centred, so zero phase.
 2. **Slope energy**: absolute difference of the band-passed signal 12.5 ms either side of each
@@ -61,6 +65,12 @@ _PARAMS = {
     "search": 0.075,  # s, half-width of the R-peak search window around the energy peak
     "despike": 0.01,  # s, running median applied before locating the R peak (no-op below ~150 Hz)
     "baseline": 0.125,  # s, half-width of the window whose mean is the baseline for the polarity
+    "spike_jump": 6.0,  # a record whose largest sample-to-sample jump exceeds this many times its
+    #                     98th-percentile jump has spikes: see `_remove_spikes`
+    "spike_wander": 0.5,  # s, moving average taken for the baseline when removing spikes
+    "spike_width": 0.012,  # s, running median that spikes (not QRS complexes) are narrower than
+    "spike_ratio": 1.5,  # a sample this many robust amplitudes off the running median is a spike
+    "clip_ratio": 2.0,  # ... and what is left is clipped at this many robust amplitudes
 }
 
 _BLOCK_SAMPLES = 2**18  # samples per block of records detected together (~1 MB per float32 array)
@@ -230,6 +240,45 @@ def _to_float32(x, padded, pad):
     return top - bottom
 
 
+def _remove_spikes(rows, pad, n_samples, fs, p):
+    """Remove spikes and clip outliers, in place, in the records that have them; their new amplitude.
+
+    Electrode pops, saturation and stimulation artefacts put spikes of tens of millivolts into
+    some records. Their slope energy dwarfs the QRS complexes', so they would be taken for beats
+    and raise the threshold of the real beats around them. Screening is cheap: a record is spiky
+    if its largest sample-to-sample jump exceeds `spike_jump` times its 98th-percentile jump (QRS
+    upstrokes set that percentile). In a spiky record, with the robust amplitude ``s`` the 99th
+    percentile of the signal's distance from its moving average over `spike_wander` s (its
+    baseline), samples more than `spike_ratio` * ``s`` from their running median over
+    `spike_width` s (at least 5 samples) take the median's value (a spike is narrower than a QRS
+    complex, whose apex the median keeps within ``s``), and what remains is clipped to baseline
+    +- `clip_ratio` * ``s``. Returns the indices of the records changed and their new
+    peak-to-peak amplitudes.
+    """
+    record = rows[:, pad : pad + n_samples]
+    jumps = np.diff(record, axis=1)
+    np.abs(jumps, out=jumps)
+    # the percentile of every 4th jump (at most 2048 per record): a partition, not a sort
+    step = max(jumps.shape[1] // 2048, 4)
+    sample = jumps[:, ::step]
+    kth = int(0.98 * (sample.shape[1] - 1))
+    typical = np.partition(sample, kth, axis=1)[:, kth]
+    spiky = np.flatnonzero(jumps.max(axis=1) > p["spike_jump"] * typical)
+    if spiky.size == 0:
+        return spiky, None
+    signal = record[spiky].astype(np.float64)
+    baseline = ndimage.uniform_filter1d(signal, _odd_width(p["spike_wander"], fs), axis=1, mode="nearest")
+    scale = np.quantile(np.abs(signal - baseline)[:, :: max(n_samples // 4096, 1)], 0.99, axis=1)[:, None]
+    median = ndimage.median_filter(signal, size=(1, max(_odd_width(p["spike_width"], fs), 5)), mode="nearest")
+    spikes = np.abs(signal - median) > p["spike_ratio"] * scale
+    signal[spikes] = median[spikes]
+    np.clip(signal - baseline, -p["clip_ratio"] * scale, p["clip_ratio"] * scale, out=signal)
+    signal += baseline
+    record[spiky] = signal
+    _fill_edges(rows, pad, n_samples)
+    return spiky, (signal.max(axis=1) - signal.min(axis=1)).astype(np.float32)
+
+
 def _suppress_non_maxima(positions, rows, heights, distance):
     """Keep the candidates that have no larger kept candidate within `distance` samples (same row).
 
@@ -324,6 +373,8 @@ def _detect(signals, fs, params):
     x, slope_buffer, energy, spare_a, spare_b = _scratch.arrays(5, n_flat + 2 * k)
     x, energy = x[:n_flat], energy[:n_flat]
     amplitude = _to_float32(signals, x.reshape(n_records, row), pad)
+    spiky, spiky_amplitude = _remove_spikes(x.reshape(n_records, row), pad, n_samples, fs, p)
+    amplitude[spiky] = spiky_amplitude
 
     # 1-2. band-pass and slope. The band-pass is a moving average over w = 2h + 1 samples (low-pass)
     # minus one over 2w - 1 (high-pass), and the slope its difference `lag` samples either side. All

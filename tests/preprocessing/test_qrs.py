@@ -361,3 +361,88 @@ def test_scores_accept_unsorted_input_and_report_rates():
 def test_scores_validation(kwargs):
     with pytest.raises(ValueError):
         qrs_detection_scores([1], [1], **kwargs)
+
+
+# --- spikes and saturation ---------------------------------------------------------------------------
+
+
+def add_spikes(signals, sampling_rate, per_second=0.2, largest=33.0, seed=0):
+    """Electrode-pop / saturation spikes: 1-6 ms wide, 3 to `largest` mV, either sign, Poisson in time."""
+    rng = np.random.default_rng(seed)
+    spiky = np.array(signals, dtype=np.float64, copy=True)
+    flat = spiky.reshape(-1)
+    n_samples = spiky.shape[-1]
+    count = rng.poisson(per_second * flat.size / sampling_rate)
+    widths = rng.integers(1, max(int(0.006 * sampling_rate), 1) + 1, count)
+    starts = rng.integers(0, n_samples - widths.max(initial=1), count) + n_samples * rng.integers(
+        0, flat.size // n_samples, count
+    )
+    for start, width, height in zip(starts, widths, rng.uniform(3, largest, count) * rng.choice([-1, 1], count)):
+        flat[start : start + width] += height
+    return spiky, count
+
+
+def _f1(totals):
+    tp, fp, fn = totals
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+@pytest.mark.parametrize("sampling_rate", [100, 360])
+def test_spikes_up_to_33_mv_in_mitdb_keep_f1_near_clean(mitdb_path, sampling_rate):
+    """Real MIT-BIH (MLII, mV) cut in 10 s records, two spikes of up to 33 mV per record on average."""
+    from scipy.signal import resample_poly
+
+    from heartlang_sk.datasets.mitdb import load_mitdb
+
+    window = 10 * sampling_rate
+    clean_totals, spiky_totals, n_spikes = np.zeros(3), np.zeros(3), 0
+    for number, record in enumerate(load_mitdb(mitdb_path)):
+        signal, beats = record.signal[: 360 * 300], record.beats[record.beats < 360 * 300]  # 5 minutes
+        if sampling_rate == 100:
+            signal, beats = resample_poly(signal, 5, 18), np.round(beats * 100 / 360).astype(np.int64)
+        records = signal[: signal.size // window * window].reshape(-1, window)
+        spiky, count = add_spikes(records, sampling_rate, seed=number)
+        n_spikes += count
+        for batch, totals in ((records, clean_totals), (spiky, spiky_totals)):
+            peaks, indptr = detect_qrs_batch(batch, sampling_rate)
+            detected = np.concatenate([peaks[indptr[i] : indptr[i + 1]] + i * window for i in range(len(batch))])
+            scores = qrs_detection_scores(beats[beats < records.size], detected, sampling_rate, tolerance=0.15)
+            totals += [scores["tp"], scores["fp"], scores["fn"]]
+    assert n_spikes > 300
+    assert _f1(clean_totals) > 0.99
+    assert _f1(spiky_totals) >= _f1(clean_totals) - 0.005, (clean_totals, spiky_totals)
+
+
+def test_spikes_in_raw_ptbxl_records_leave_the_beats_unchanged(ptbxl_path):
+    """Raw PTB-XL lead II (mV, 100 Hz): the beats found with spikes are those found without."""
+    import wfdb
+
+    folder = ptbxl_path / "records100" / "00000"
+    paths = sorted(folder.glob("*_lr.hea"))[:150]
+    lead_ii = np.stack([wfdb.rdrecord(str(p.with_suffix(""))).p_signal[:, 1] for p in paths])
+    spiky, count = add_spikes(lead_ii, 100, seed=1)
+    assert count > 200
+    clean, spiky_peaks = detect_qrs_batch(lead_ii, 100), detect_qrs_batch(spiky, 100)
+    totals = np.zeros(3)
+    for i in range(len(lead_ii)):
+        scores = qrs_detection_scores(
+            clean[0][clean[1][i] : clean[1][i + 1]], spiky_peaks[0][spiky_peaks[1][i] : spiky_peaks[1][i + 1]], 100, 0.1
+        )
+        totals += [scores["tp"], scores["fp"], scores["fn"]]
+    assert _f1(totals) > 0.99, totals
+
+
+def test_spike_removal_leaves_clean_records_untouched():
+    """Records without spikes skip the spike removal: same peaks bit for bit with it disabled."""
+    from heartlang_sk.preprocessing import qrs
+
+    records = np.stack([synthetic_ecg(100, duration=10, seed=s)[0] for s in range(6)])
+    with_removal = detect_qrs_batch(records, 100)
+    original = qrs._PARAMS["spike_jump"]
+    try:
+        qrs._PARAMS["spike_jump"] = np.inf
+        without = detect_qrs_batch(records, 100)
+    finally:
+        qrs._PARAMS["spike_jump"] = original
+    for a, b in zip(with_removal, without):
+        np.testing.assert_array_equal(a, b)
