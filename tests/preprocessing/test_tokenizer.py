@@ -292,3 +292,63 @@ def test_beat_windows_stay_valid_at_300_bpm(fs, bpm):
     assert (np.abs(tokens.argmax(axis=1) - 48) <= 1).all()  # R peak in the middle of its window
     inner = tokens[interior]  # nothing of the neighbouring beats leaks into a window
     assert not inner[:, : 48 - int(rr)].any() and not inner[:, 48 + int(rr) + 1 :].any()
+
+
+# -- a wrong sampling rate is reported -------------------------------------------------------------
+def _rate_warnings(X, sampling_rate):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        S = QRSTokenizer(sampling_rate=sampling_rate).fit_transform(X)
+    return S, [str(w.message) for w in caught if "implausible" in str(w.message)]
+
+
+def test_500hz_records_tokenized_as_100hz_warn_with_the_likely_rate():
+    from heartlang_sk.datasets import make_ecg
+
+    X, _ = make_ecg(30, sampling_rate=500, random_state=0)
+    S, messages = _rate_warnings(X, 100)
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert "sampling_rate=100 Hz" in messages[0] and "about 500 Hz" in messages[0]
+    assert "R-wave width" in messages[0]
+    _, messages = _rate_warnings(X, 500)
+    assert messages == []
+
+
+def test_one_stretched_record_warns_too():
+    from heartlang_sk.datasets import make_ecg
+
+    X, _ = make_ecg(1, sampling_rate=500, classes=["normal"], random_state=1)
+    assert len(_rate_warnings(X, 100)[1]) == 1
+
+
+@pytest.mark.parametrize("cls", ["normal", "brady", "tachy", "afib", "wide_qrs", "st_shift"])
+def test_no_rate_warning_at_the_true_rate(cls):
+    from heartlang_sk.datasets import make_ecg
+
+    for fs in (100, 250, 500):
+        X, _ = make_ecg(8, sampling_rate=fs, classes=[cls], random_state=2)
+        assert _rate_warnings(X, fs)[1] == []
+
+
+def test_no_rate_warning_on_real_ptbxl2k_batches_and_single_records(ptbxl2k_path):
+    X = np.load(ptbxl2k_path / "signals_100hz.npy", mmap_mode="r")
+    for start in range(0, 2032, 512):
+        assert _rate_warnings(np.asarray(X[start : start + 512]), 100)[1] == []
+    for i in range(0, 2032, 41):  # single records: 50 of them, spread over the set
+        assert _rate_warnings(np.asarray(X[i : i + 1]), 100)[1] == [], i
+
+
+def test_no_rate_warning_on_raw_ptbxl(ptbxl_path):
+    import wfdb
+
+    folder = ptbxl_path / "records100" / "00000"
+    X = np.stack([wfdb.rdrecord(str(p.with_suffix(""))).p_signal.T for p in sorted(folder.glob("*_lr.hea"))[:120]])
+    assert _rate_warnings(X, 100)[1] == []
+
+
+def test_no_rate_warning_on_mitdb(mitdb_path):
+    from heartlang_sk.datasets.mitdb import load_mitdb
+
+    for record in load_mitdb(mitdb_path):
+        ten_seconds = record.signal[: 360 * 600].reshape(-1, 3600)  # 10 minutes as 10 s one-lead records
+        assert _rate_warnings(ten_seconds, 360)[1] == [], record.name
