@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from heartlang_sk.preprocessing.qrs import detect_qrs, detect_qrs_batch
+from heartlang_sk.datasets.artefacts import add_spikes
 from heartlang_sk.evaluation.metrics import qrs_detection_scores
 
 
@@ -364,22 +365,6 @@ def test_scores_validation(kwargs):
 
 
 # --- spikes and saturation ---------------------------------------------------------------------------
-
-
-def add_spikes(signals, sampling_rate, per_second=0.2, largest=33.0, seed=0):
-    """Electrode-pop / saturation spikes: 1-6 ms wide, 3 to `largest` mV, either sign, Poisson in time."""
-    rng = np.random.default_rng(seed)
-    spiky = np.array(signals, dtype=np.float64, copy=True)
-    flat = spiky.reshape(-1)
-    n_samples = spiky.shape[-1]
-    count = rng.poisson(per_second * flat.size / sampling_rate)
-    widths = rng.integers(1, max(int(0.006 * sampling_rate), 1) + 1, count)
-    starts = rng.integers(0, n_samples - widths.max(initial=1), count) + n_samples * rng.integers(
-        0, flat.size // n_samples, count
-    )
-    for start, width, height in zip(starts, widths, rng.uniform(3, largest, count) * rng.choice([-1, 1], count)):
-        flat[start : start + width] += height
-    return spiky, count
 
 
 def _f1(totals):
