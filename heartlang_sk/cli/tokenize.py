@@ -6,8 +6,8 @@ import shutil
 import time
 from pathlib import Path
 
-from ._common import (_beats_per_record, _check_finite, _folder, _stage, _tokenization_pictures,
-                      _tokenizer, _verbose)
+from ._common import (_beats_per_record, _check_finite, _dump, _folder, _stage, _tokenization_pictures,
+                      _tokenizer, _verbose, _write_csv)
 
 
 def add_parser(commands, output, inputs):
@@ -28,7 +28,6 @@ def add_parser(commands, output, inputs):
 
 
 def _tokenize(args):
-    import joblib
     import pandas as pd
 
     from ..io.records import read_records
@@ -61,10 +60,11 @@ def _tokenize(args):
     else:
         sentences = tokenizer.fit_transform(X)
         out = _folder(args.out)
-        joblib.dump(sentences, out / "sentences.joblib")
+        _dump(sentences, out / "sentences.joblib")
         written = "sentences.joblib"
-    pd.DataFrame({"record": names, "n_beats": sentences.n_beats, "n_tokens": sentences.n_tokens,
-                  "n_dropped": sentences.n_dropped}).to_csv(out / "records.csv", index=False)
+    _write_csv(pd.DataFrame({"record": names, "n_beats": sentences.n_beats,
+                            "n_tokens": sentences.n_tokens, "n_dropped": sentences.n_dropped}),
+               out / "records.csv")
     report = Report(out, "tokenization")
     _tokenization_pictures(report, sentences, range(min(max(args.plots, 0), len(sentences))))
     print(f"{sentences}; {_beats_per_record(sentences)}, tokens dropped "

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 
-from ._common import (_apply_params, _folder, _load_sentences, _load_vocabulary,
-                      _pretraining_pictures, _setup_torch, _stage, _verbose, _vocabulary_pictures)
+from ._common import (_apply_params, _dump, _folder, _load_sentences, _load_vocabulary,
+                      _pretraining_pictures, _setup_torch, _stage, _verbose, _vocabulary_pictures,
+                      _write_csv)
 from ._options import _add_fit_inputs
 
 
@@ -76,15 +77,13 @@ def _fit_and_save(args, estimator, sentences, *, doing, model_file, history_file
     """The tail shared by ``vocabulary`` and ``pretrain``: fit, write the model, its history CSV and
     a report (``draw(report)`` adds the pictures), print ``summary()`` (unless empty) and the
     stage's time."""
-    import joblib
-
     from ..report import Report
 
     print(f"{doing} on {sentences}")
     estimator.fit(sentences)
     out = _folder(args.out)
-    joblib.dump(estimator, out / model_file)
-    estimator.history_.to_csv(out / history_file, index=False)
+    _dump(estimator, out / model_file)
+    _write_csv(estimator.history_, out / history_file)
     report = Report(out, title)
     draw(report)
     line = summary()
