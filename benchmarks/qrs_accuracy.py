@@ -11,6 +11,9 @@ Measures, in one run on the same machine:
   and F1 per record and overall, against the ``.atr`` reference beats with a 150 ms tolerance and
   one-to-one matching (:func:`heartlang_sk.evaluation.metrics.qrs_detection_scores`), at the native 360 Hz and
   after resampling to 100 Hz (``scipy.signal.resample_poly(x, 5, 18)``; reference samples * 100/360).
+- **Spikes**: F1 on 10 s MIT-BIH records with and without spikes of 3-33 mV
+  (:func:`heartlang_sk.datasets.artefacts.add_spikes`), the saturation / electrode-pop artefacts
+  of real recordings.
 - **Speed** (records/s, one core) on the 10 s, 100 Hz lead-I records of ptbxl-2k: our batch call,
   our per-record call, and per-record loops of the other detectors.
 - **Agreement** with neurokit2 on all ptbxl-2k lead-I records (F1 of ours against neurokit2's
@@ -48,6 +51,7 @@ from scipy.signal import resample_poly  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from heartlang_sk import detect_qrs, detect_qrs_batch  # noqa: E402
+from heartlang_sk.datasets.artefacts import add_spikes  # noqa: E402
 from heartlang_sk.datasets.mitdb import load_mitdb  # noqa: E402
 from heartlang_sk.evaluation.metrics import qrs_detection_scores  # noqa: E402
 
@@ -141,6 +145,41 @@ def mitdb_accuracy(records, detectors):
                 totals += [scores["tp"], scores["fp"], scores["fn"]]
             results[name][rate] = {"records": per_record, "overall": _rates(*totals)}
             print(f"  {name:10s} {rate:3d} Hz  F1 {results[name][rate]['overall']['f1']:.5f}", flush=True)
+    return results
+
+
+SPIKE_MINUTES = 5  # minutes of each MIT-BIH record cut into 10 s records for the spike case
+SPIKES_PER_SECOND = 0.2
+
+
+def mitdb_spikes(records, detectors):
+    """F1 on 10 s MIT-BIH records, clean and with spikes of 3-33 mV (0.2 per second), per detector and rate."""
+    results = {}
+    for name, detect in detectors.items():
+        results[name] = {}
+        for rate in (360, 100):
+            window = 10 * rate
+            totals = {"clean": np.zeros(3), "spikes": np.zeros(3)}
+            n_spikes = 0
+            for number, record in enumerate(records):
+                end = int(SPIKE_MINUTES * 60 * record.sampling_rate)
+                signal, beats = record.signal[:end], record.beats[record.beats < end]
+                if rate == 100:
+                    signal = resample_poly(signal, 5, 18)
+                    beats = np.round(beats * 100 / record.sampling_rate).astype(np.int64)
+                clean = signal[: signal.size // window * window].reshape(-1, window)
+                spiky, count = add_spikes(clean, rate, per_second=SPIKES_PER_SECOND, seed=number)
+                n_spikes += count
+                for case, batch in (("clean", clean), ("spikes", spiky)):
+                    detected = np.concatenate([detect(r, rate) + i * window for i, r in enumerate(batch)])
+                    scores = qrs_detection_scores(beats[beats < clean.size], detected, rate, tolerance=TOLERANCE)
+                    totals[case] += [scores["tp"], scores["fp"], scores["fn"]]
+            results[name][rate] = {case: _rates(*t) for case, t in totals.items()} | {"n_spikes": n_spikes}
+            print(
+                f"  {name:10s} {rate:3d} Hz  F1 clean {results[name][rate]['clean']['f1']:.4f} "
+                f"spikes {results[name][rate]['spikes']['f1']:.4f}",
+                flush=True,
+            )
     return results
 
 
@@ -328,6 +367,26 @@ def write_markdown(report, path):
         errors = ", ".join(f"{n} {overall[n]['fp']} / {overall[n]['fn']}" for n in names)
         lines += ["", f"Errors (FP / FN) overall: {errors} (of {n_reference} reference beats)", ""]
 
+    spikes = report.get("mitdb_spikes")
+    if spikes:
+        any_rate = next(iter(spikes.values()))
+        lines += [
+            "## MIT-BIH with spikes (saturation, electrode pops)",
+            "",
+            f"The first {SPIKE_MINUTES} minutes of each record cut into 10 s records; spikes 1-6 ms wide, 3-33 mV, "
+            f"either sign, {SPIKES_PER_SECOND} per second on average "
+            f"(`heartlang_sk.datasets.artefacts.add_spikes`, seed = record number; "
+            f"{any_rate['100']['n_spikes']} spikes at 100 Hz, {any_rate['360']['n_spikes']} at 360 Hz). "
+            "Same scoring as above.",
+            "",
+            "| detector | 100 Hz F1 clean | 100 Hz F1 spikes | 360 Hz F1 clean | 360 Hz F1 spikes |",
+            "|---|---|---|---|---|",
+        ]
+        for name, by_rate in spikes.items():
+            cells = [f"{by_rate[r][c]['f1']:.4f}" for r in ("100", "360") for c in ("clean", "spikes")]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+
     ptb = report.get("ptbxl")
     if ptb:
         lines += [
@@ -418,6 +477,9 @@ def main(argv=None):
     records = load_mitdb(args.data)
     accuracy = mitdb_accuracy(records, detectors)
     report["mitdb"] = {n: {str(r): v for r, v in by_rate.items()} for n, by_rate in accuracy.items()}
+    print("MIT-BIH with spikes", flush=True)
+    spikes = mitdb_spikes(records, detectors)
+    report["mitdb_spikes"] = {n: {str(r): v for r, v in by_rate.items()} for n, by_rate in spikes.items()}
 
     ptbxl = Path(args.ptbxl) if args.ptbxl else Path(args.data).resolve().parent / "ptbxl-2k"
     if (ptbxl / "signals_100hz.npy").exists():

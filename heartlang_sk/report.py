@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .io.atomic import save_figure_atomic, write_text_atomic
+
 __all__ = ["Report", "markdown_table", "run_details"]
 
 
@@ -197,7 +199,7 @@ class Report:
 
         path = self.folder / filename
         try:
-            fig.savefig(path, dpi=110)
+            save_figure_atomic(fig, path, dpi=110)
         finally:
             plt.close(fig)
         self.figures.append(path)
@@ -211,5 +213,5 @@ class Report:
         if self.details:
             lines.append("\n".join(f"- {name}: {value}" for name, value in self.details.items()))
         path = self.folder / filename
-        path.write_text("\n\n".join(lines + self._summary + self._blocks) + "\n", encoding="utf-8")
+        write_text_atomic(path, "\n\n".join(lines + self._summary + self._blocks) + "\n")
         return path

@@ -251,8 +251,10 @@ class ECGFeatures(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    sampling_rate : float, default=100
-        Sampling rate of the input in Hz.
+    sampling_rate : float
+        Sampling rate of the input in Hz. Required, as for :class:`heartlang_sk.QRSTokenizer`:
+        a wrong rate silently yields wrong heart rates (500 Hz records read as 100 Hz report
+        about 70 bpm whatever the rhythm), so there is no default.
     detection_lead : int, default=0
         Lead for R-peak detection (0 = lead I in the standard order).
     fallback_lead : int, default=1
@@ -311,7 +313,7 @@ class ECGFeatures(TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, sampling_rate=100, *, detection_lead=0, fallback_lead=1,
+    def __init__(self, sampling_rate=None, *, detection_lead=0, fallback_lead=1,
                  percentiles=(5, 25, 50, 75, 95), spectrum_edges=None, chunk_size=1000):
         self.sampling_rate = sampling_rate
         self.detection_lead = detection_lead

@@ -53,13 +53,44 @@ def _command_line(args):
 
 
 def _folder(path, create=True):
-    """The --out folder; ``create=False`` only checks it early, before any long work."""
+    """The --out folder; ``create=False`` only checks it early (it exists as a folder or can be
+    made, and files can be written there), before any long work."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"--out {folder} exists and is not a folder")
     if create:
         folder.mkdir(parents=True, exist_ok=True)
+    else:
+        _check_writable(folder, "--out")
     return folder
+
+
+def _check_writable(folder, option):
+    """Raise a one-line error unless a file can be created in ``folder`` (or, if it does not exist
+    yet, in its nearest existing parent, where it will be made). Probes with a real temporary file:
+    permission bits say nothing for root, read-only mounts or full quotas."""
+    import tempfile
+
+    existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{option} {folder}: {existing} is a file, not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".heartlang-sk-write-check-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ValueError(f"{option} {folder}: cannot write in {existing} ({reason}); choose another "
+                         f"output folder before the run, not after it") from None
+
+
+def _write_csv(frame, path):
+    """``frame.to_csv(path, index=False)``, atomically."""
+    from ..io.atomic import atomic_path
+
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=False)
 
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._common import (MODEL_NAMES, _beats_per_record, _command_line, _device_name, _folder,
                       _pretraining_pictures, _setup_torch, _stage, _tokenization_pictures,
-                      _tokenizer, _verbose, _vocabulary_pictures)
+                      _tokenizer, _verbose, _vocabulary_pictures, _write_csv)
 from ._options import _protocol_options, _training_options
 from .evaluate import (_embed_all, _embedder, _load_ptbxl_task, _probe_protocol, _ptbxl_kind,
                        _random_encoder, _report_protocol)
@@ -42,6 +42,7 @@ def add_parser(commands, output):
 
 
 def _demo(args):
+    from ..io.atomic import write_text_atomic
     from ..report import Report, markdown_table, run_details
 
     start = time.perf_counter()
@@ -58,12 +59,12 @@ def _demo(args):
 
     text = markdown_table(table)
     print(text)
-    (out / "results.md").write_text(
-        f"# heartlang-sk demo\n\nCommand: `{_command_line(args)}`\n\n{text}\n", encoding="utf-8")
+    write_text_atomic(out / "results.md",
+                      f"# heartlang-sk demo\n\nCommand: `{_command_line(args)}`\n\n{text}\n")
     vocabulary.save_weights(out / "vocabulary.safetensors")
     pretrainer.save_weights(out / "pretrainer.safetensors")
-    vocabulary.history_.to_csv(out / "vocabulary_history.csv", index=False)
-    pretrainer.history_.to_csv(out / "pretraining_history.csv", index=False)
+    _write_csv(vocabulary.history_, out / "vocabulary_history.csv")
+    _write_csv(pretrainer.history_, out / "pretraining_history.csv")
     report.section("Files", "vocabulary.safetensors and pretrainer.safetensors (the fitted models, "
                             "for `heartlang-sk embed` or `load_weights`; they load no code), "
                             "vocabulary_history.csv, "
@@ -210,7 +211,7 @@ def _demo_ptbxl(args, report, verbose, start):
     embeddings = {MODEL_NAMES[name]: Z for name, Z in embeddings.items()}
     results, table, y_test, scores, per_class, roc_info = _probe_protocol(
         embeddings, X, Y, meta, folds, args, verbose)
-    results.drop(columns=["per_class_auc"]).to_csv(report.folder / "results.csv", index=False)
+    _write_csv(results.drop(columns=["per_class_auc"]), report.folder / "results.csv")
     _stage(f"[5/5] results, task {args.task} (macro ROC-AUC %, mean ± std over seeds)", start)
     _report_protocol(report, table, per_class, y_test, scores, roc_info, args.task, results)
     return vocabulary, pretrainer, table

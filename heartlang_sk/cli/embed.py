@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._common import (_check_finite, _in_chunks, _load_official, _load_pretrainer, _load_sentences, _record_names,
-                      _setup_torch, _stage, _tokenizer, _verbose)
+from ._common import (_check_finite, _check_writable, _in_chunks, _load_official, _load_pretrainer,
+                      _load_sentences, _record_names, _setup_torch, _stage, _tokenizer, _verbose)
 from ._options import DEFAULT_OUT, _add_trust_pickle, _output_options
 
 
@@ -43,6 +43,7 @@ def _embed(args):
     start = time.perf_counter()
     verbose = _verbose(args)
     check_embeddings_path(args.out)  # before any work
+    _check_writable(Path(args.out).parent, "--out")
     _setup_torch(args)
     official = args.official_checkpoint is not None
     pretrainer = (_load_official(args.official_checkpoint, args.device) if official

@@ -8,7 +8,8 @@ from pathlib import Path
 
 
 from ._common import (BASELINES, MODEL_NAMES, _command_line, _device_name, _folder, _in_chunks,
-                      _load_official, _load_pretrainer, _setup_torch, _stage, _tokenizer, _verbose)
+                      _load_official, _load_pretrainer, _setup_torch, _stage, _tokenizer, _verbose,
+                      _write_csv)
 from ._options import _add_trust_pickle, _names, _protocol_options, _training_options
 
 
@@ -143,6 +144,7 @@ def _report_protocol(report, table, per_class, y_test, scores, roc_info, task, r
 
 def _evaluate(args):
     from ..evaluation import baseline_embedders
+    from ..io.atomic import write_text_atomic
     from ..report import Report, markdown_table, run_details
 
     start = time.perf_counter()
@@ -181,9 +183,9 @@ def _evaluate(args):
 
     print(f"results, task {args.task} (macro ROC-AUC %, mean ± std over seeds):")
     print(markdown_table(table))
-    results.drop(columns=["per_class_auc"]).to_csv(out / "results.csv", index=False)
-    table.to_csv(out / "results_table.csv", index=False)
-    (out / "results.md").write_text(markdown_table(table) + "\n", encoding="utf-8")
+    _write_csv(results.drop(columns=["per_class_auc"]), out / "results.csv")
+    _write_csv(table, out / "results_table.csv")
+    write_text_atomic(out / "results.md", markdown_table(table) + "\n")
     report = Report(out, f"heartlang-sk evaluate: PTB-XL task {args.task}",
                     run_details(_command_line(args), _device_name(args.device)))
     report.details["data"] = (f"{args.data} ({len(X)} records, training folds {list(folds[0])}, "

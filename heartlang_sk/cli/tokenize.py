@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ._common import (_beats_per_record, _check_finite, _folder, _stage, _tokenization_pictures,
-                      _tokenizer, _verbose)
+                      _tokenizer, _verbose, _write_csv)
 
 
 def add_parser(commands, output, inputs):
@@ -61,8 +61,9 @@ def _tokenize(args):
         out = _folder(args.out)
         sentences.save(out / "sentences", overwrite=True)  # .npy arrays + header.json: no code
         written = "the sentence store sentences/"
-    pd.DataFrame({"record": names, "n_beats": sentences.n_beats, "n_tokens": sentences.n_tokens,
-                  "n_dropped": sentences.n_dropped}).to_csv(out / "records.csv", index=False)
+    _write_csv(pd.DataFrame({"record": names, "n_beats": sentences.n_beats,
+                            "n_tokens": sentences.n_tokens, "n_dropped": sentences.n_dropped}),
+               out / "records.csv")
     report = Report(out, "tokenization")
     _tokenization_pictures(report, sentences, range(min(max(args.plots, 0), len(sentences))))
     print(f"{sentences}; {_beats_per_record(sentences)}, tokens dropped "

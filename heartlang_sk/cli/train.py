@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 
 from ._common import (_apply_params, _folder, _load_sentences, _load_vocabulary,
-                      _pretraining_pictures, _setup_torch, _stage, _verbose, _vocabulary_pictures)
+                      _pretraining_pictures, _setup_torch, _stage, _verbose, _vocabulary_pictures,
+                      _write_csv)
 from ._options import _add_fit_inputs
 
 
@@ -81,8 +82,8 @@ def _fit_and_save(args, estimator, sentences, *, doing, model_file, history_file
     print(f"{doing} on {sentences}")
     estimator.fit(sentences)
     out = _folder(args.out)
-    estimator.save_weights(out / model_file)  # a model file that loads no code
-    estimator.history_.to_csv(out / history_file, index=False)
+    estimator.save_weights(out / model_file)  # a model file that loads no code (atomic write)
+    _write_csv(estimator.history_, out / history_file)
     report = Report(out, title)
     draw(report)
     line = summary()

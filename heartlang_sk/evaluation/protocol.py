@@ -142,7 +142,7 @@ def evaluate_embeddings(embed, X, Y, meta, *, train_folds=range(1, 9), test_fold
     >>> X, y = make_ecg(120, classes=["normal", "brady", "tachy"], random_state=0)
     >>> Y = pd.get_dummies(pd.Series(y)).astype(int)
     >>> meta = pd.DataFrame({"strat_fold": np.arange(120) % 3 + 1, "patient_id": np.arange(120)})
-    >>> embed = lambda X: ECGFeatures().fit_transform(X)[:, :21]  # the rhythm features
+    >>> embed = lambda X: ECGFeatures(sampling_rate=100).fit_transform(X)[:, :21]  # the rhythm features
     >>> results = evaluate_embeddings(embed, X, Y, meta, train_folds=(1, 2), test_folds=(3,),
     ...                               fractions=(0.1, 1.0), seeds=(0, 1), task="rate", name="rr")
     >>> results[["regime", "seed", "n_train"]].values.tolist()

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_open, atomic_path
+
 __all__ = ["EMBEDDING_FORMATS", "check_embeddings_path", "load_artifact", "save_embeddings"]
 
 #: File extensions :func:`save_embeddings` writes.
@@ -146,13 +148,15 @@ def save_embeddings(Z, path, index=None, columns=None):
         raise ValueError(f"embeddings must be 2-D (n_records, n_features), got shape {Z.shape}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "npy":
-        np.save(path, Z)
+        with atomic_open(path) as handle:
+            np.save(handle, Z)
         return path
     names = [str(c) for c in columns] if columns is not None else [f"e{i}" for i in range(Z.shape[1])]
     frame = pd.DataFrame(Z, columns=names)
     frame.insert(0, "record", list(index) if index is not None else np.arange(len(Z)))
-    if kind == "csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_parquet(path, index=False)
+    with atomic_path(path) as temporary:
+        if kind == "csv":
+            frame.to_csv(temporary, index=False)
+        else:
+            frame.to_parquet(temporary, index=False)
     return path

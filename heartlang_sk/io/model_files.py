@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import atomic_path
+
 __all__ = ["MODEL_FILE_FORMAT", "load_model", "register_model_class", "save_model"]
 
 MODEL_FILE_FORMAT = "heartlang-sk/model"
@@ -153,14 +155,8 @@ def save_model(estimator, path):
     from .. import __version__
 
     header["heartlang_sk_version"] = __version__
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as temporary:
         save_file(writer.tensors, str(temporary), metadata={_METADATA_KEY: json.dumps(header)})
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise OSError(error.errno, f"could not write {path}: {error.strerror or error}") from error
 
 
 class _Reader:

@@ -52,7 +52,8 @@ def read_records(path, sampling_rate=None, max_records=None, verbose=False, lazy
     ``.dat``), in sorted path order; the sampling rate comes from the headers and must be the
     same for every record, as must the leads. Records of different lengths are cropped to the
     shortest (with a warning). Signals in µV are converted to mV. A ``.npy`` file holds an array
-    of shape ``(n_records, n_leads, n_samples)`` (or ``(n_records, n_samples)``, one lead) and
+    of shape ``(n_records, n_leads, n_samples)`` (or ``(n_records, n_samples)``, one lead, returned
+    as ``(n_records, 1, n_samples)``; 12 rows are refused as probably one 12-lead record) and
     carries no sampling rate, so ``sampling_rate`` is required.
 
     Parameters
@@ -124,6 +125,12 @@ def read_records(path, sampling_rate=None, max_records=None, verbose=False, lazy
     if X.ndim not in (2, 3):
         raise ValueError(f"{path}: expected an array of shape (n_records, n_leads, n_samples), got "
                          f"shape {X.shape}")
+    if X.ndim == 2:
+        if X.shape[0] == 12:
+            raise ValueError(f"{path}: a 2-D array of shape {X.shape} reads as 12 one-lead records; if "
+                             f"it is one 12-lead record, save X[None] (shape (1, {X.shape[0]}, "
+                             f"{X.shape[1]})); one-lead records of 12 rows: save X[:, None]")
+        X = X[:, None, :]  # one-lead records
     if max_records is not None:
         X = X[:max_records]
     return X, float(sampling_rate), [str(i) for i in range(len(X))]

@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import os
@@ -44,6 +45,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 
 from ..sentences import ECGSentences
+from .atomic import temporary_path, write_error
 
 __all__ = ["STORE_FORMAT", "WFDBRecords", "load_sentences", "release_mapped_pages", "save_sentences",
            "tokenize_to_store"]
@@ -59,30 +61,40 @@ ARRAY_NAMES = ("signals", "r_peaks", "starts", "stops", "leads", "n_beats", "n_d
 
 
 # -- writing --------------------------------------------------------------------------------------
+def _append_array(array, file):
+    """Write ``array``'s bytes at ``file``'s position (the one place a store's data is written)."""
+    array.tofile(file)
+
+
 class _StoreWriter:
-    """Append sentence chunks to the ``.npy`` files of a store; ``close`` writes the final headers.
+    """Append sentence chunks to the ``.npy`` files of a store; ``close`` puts the store in place.
 
     Chunks are appended with ordinary file writes, not through a memory map, so the written data
     never counts in the process's resident memory. Each ``.npy`` header is written first for zero
     records and rewritten in place with the final count (numpy reserves room for that).
+
+    Nothing of a store already in the folder is touched until every new file is written: the
+    arrays go to temporary files next to their final names (:mod:`heartlang_sk.io.atomic`), and
+    ``close`` moves them in place with ``os.replace`` and writes ``header.json`` last. A failed
+    write (disk full) or an interrupt removes the temporary files and leaves the previous store as
+    it was; the error names the file.
     """
 
     def __init__(self, path, overwrite=False, metadata=None):
         self.path = Path(path)
         self.metadata = dict(metadata or {})
-        if self.path.exists():
-            existing = [p for p in self._store_files() if p.exists()]
-            if existing and not overwrite:
-                raise FileExistsError(f"{self.path} already holds a sentence store; pass "
-                                      f"overwrite=True to replace it")
-            for file in existing:
-                file.unlink()
+        if self.path.exists() and not overwrite and any(p.exists() for p in self._store_files()):
+            raise FileExistsError(f"{self.path} already holds a sentence store; pass "
+                                  f"overwrite=True to replace it")
         self.path.mkdir(parents=True, exist_ok=True)
-        self.files = None
+        self.files, self.temporaries = None, {}
         self.n_records = 0
 
     def _store_files(self):
         return [self.path / HEADER_FILE] + [self.path / f"{name}.npy" for name in ARRAY_NAMES]
+
+    def _final(self, name):
+        return self.path / f"{name}.npy"
 
     def _open(self, sentences):
         self.t, self.sampling_rate = sentences.t, sentences.sampling_rate
@@ -90,8 +102,18 @@ class _StoreWriter:
                                np.shape(getattr(sentences, name))[1:]) for name in ARRAY_NAMES}
         self.files, self.header_sizes = {}, {}
         for name, (dtype, tail) in self.layouts.items():
-            self.files[name] = open(self.path / f"{name}.npy", "wb")
-            self.header_sizes[name] = self._write_npy_header(self.files[name], dtype, (0, *tail))
+            with self._naming(name):
+                self.temporaries[name] = temporary_path(self._final(name))
+                self.files[name] = open(self.temporaries[name], "wb")
+                self.header_sizes[name] = self._write_npy_header(self.files[name], dtype, (0, *tail))
+
+    @contextlib.contextmanager
+    def _naming(self, name):
+        """Re-raise an ``OSError`` (disk full, ...) as one line naming the store file."""
+        try:
+            yield
+        except OSError as error:
+            raise write_error(self._final(name), error, what="sentence store") from error
 
     @staticmethod
     def _write_npy_header(file, dtype, shape):
@@ -119,20 +141,24 @@ class _StoreWriter:
                 raise ValueError(f"chunk {name} is {arrays[name].dtype}, the store {dtype}: give "
                                  f"records of one dtype")
         for name, (dtype, _) in self.layouts.items():
-            np.ascontiguousarray(arrays[name], dtype=dtype).tofile(self.files[name])
+            with self._naming(name):
+                _append_array(np.ascontiguousarray(arrays[name], dtype=dtype), self.files[name])
         self.n_records += len(sentences)
 
     def close(self):
-        """Write the final ``.npy`` headers and ``header.json``; the store is complete after this."""
+        """Finish the ``.npy`` files, then put them and ``header.json`` in place; the store is complete."""
         if self.files is None:
             raise ValueError("no records were written: a sentence store needs at least one record")
         for name, file in self.files.items():
             dtype, tail = self.layouts[name]
-            file.seek(0)
-            size = self._write_npy_header(file, dtype, (self.n_records, *tail))
-            if size != self.header_sizes[name]:
-                raise RuntimeError(f"the .npy header of {name} changed size; cannot finish the store")
-            file.close()
+            with self._naming(name):
+                file.seek(0)
+                size = self._write_npy_header(file, dtype, (self.n_records, *tail))
+                if size != self.header_sizes[name]:
+                    raise RuntimeError(f"the .npy header of {name} changed size; cannot finish the store")
+                file.flush()
+                os.fsync(file.fileno())
+                file.close()
         header = {
             "format": STORE_FORMAT, "version": STORE_VERSION, "n_records": self.n_records,
             "t": self.t, "sampling_rate": self.sampling_rate,
@@ -141,14 +167,26 @@ class _StoreWriter:
                        for name, (dtype, tail) in self.layouts.items()},
             "metadata": self.metadata,
         }
-        # The header is written last and atomically: a store without it is incomplete.
-        temporary = self.path / (HEADER_FILE + ".tmp")
-        temporary.write_text(json.dumps(header, indent=1, default=str))
-        os.replace(temporary, self.path / HEADER_FILE)
+        header_path = self.path / HEADER_FILE
+        try:
+            header_temporary = temporary_path(header_path)
+            self.temporaries[HEADER_FILE] = header_temporary
+            header_temporary.write_text(json.dumps(header, indent=1, default=str))
+        except OSError as error:
+            raise write_error(header_path, error, what="sentence store") from error
+        # Every byte is written: now only renames. Without its header a store reads as incomplete,
+        # so the old header goes first and the new one comes last.
+        header_path.unlink(missing_ok=True)
+        for name in ARRAY_NAMES:
+            os.replace(self.temporaries.pop(name), self._final(name))
+        os.replace(self.temporaries.pop(HEADER_FILE), header_path)
 
     def abort(self):
         for file in (self.files or {}).values():
             file.close()
+        for temporary in self.temporaries.values():
+            temporary.unlink(missing_ok=True)
+        self.temporaries = {}
 
 
 def save_sentences(sentences, path, *, overwrite=False, metadata=None):

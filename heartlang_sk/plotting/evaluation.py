@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from ..io.atomic import save_figure_atomic
 from ._common import _pyplot
 
 __all__ = ["plot_roc_curves"]
@@ -123,5 +124,5 @@ def plot_roc_curves(y_true, scores, classes=None, n_cols=4, title=None, path=Non
     fig.suptitle(heading, fontsize=10)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        save_figure_atomic(fig, path, dpi=110)
     return fig

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..io.atomic import save_figure_atomic
 from ._common import LEAD_NAMES, _lead_name, _pyplot  # noqa: F401 (LEAD_NAMES: importable here)
 
 __all__ = ["plot_tokenization", "plot_sentence"]
@@ -80,7 +81,7 @@ def plot_tokenization(sentences, record=0, leads=(0, 1, 6), window=None, path=No
     axes[-1, 0].set_xlabel("time (s)")
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        save_figure_atomic(fig, path, dpi=110)
     return fig
 
 
@@ -129,5 +130,5 @@ def plot_sentence(sentences, record=0, path=None):
     ax_index.legend(loc="upper left", fontsize=8, ncol=2)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        save_figure_atomic(fig, path, dpi=110)
     return fig

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..io.atomic import save_figure_atomic
 from ._common import _pyplot
 
 __all__ = ["plot_training_curves"]
@@ -105,5 +106,5 @@ def plot_training_curves(history, title=None, path=None):
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        save_figure_atomic(fig, path, dpi=110)
     return fig

@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..io.atomic import save_figure_atomic
 from .._validation import check_sentences
 from ._common import _lead_name, _pyplot
 
@@ -73,7 +74,7 @@ def _finish(fig, title, path):
     fig.suptitle(textwrap.fill(title, width=int(13 * fig.get_figwidth())), fontsize=10,
                  y=1 - 0.08 / fig.get_figheight(), va="top")
     if path is not None:
-        fig.savefig(path, dpi=110)
+        save_figure_atomic(fig, path, dpi=110)
     return fig
 
 
@@ -337,5 +338,5 @@ def plot_vocabulary_map(vocabulary, sentences=None, method="pca", random_state=0
                  f"{int(used.sum())} used", fontsize=10)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        save_figure_atomic(fig, path, dpi=110)
     return fig

@@ -5,6 +5,10 @@ HeartLang tokenizer and Pan & Tompkins, 1985), but every step is a whole-array o
 batch of records costs a handful of passes over the data instead of a Python loop per record or
 per beat:
 
+0. **Spikes**: records whose largest sample-to-sample jump is far beyond their typical QRS
+   upstroke (electrode pops, saturation, stimulation artefacts of up to tens of mV) have samples
+   far from their running median replaced by it and the rest clipped at twice a robust amplitude
+   (see `_remove_spikes`); other records are left untouched.
 1. **Band-pass** (about 8-18 Hz): a centred moving average over 40 ms (low-pass) minus one over
    80 ms (removes baseline wander, P and T waves). Centred, so zero phase.
 2. **Slope energy**: absolute difference of the band-passed signal 12.5 ms either side of each
@@ -12,7 +16,12 @@ per beat:
    100 ms, about one QRS duration.
 3. **Candidates**: local maxima of the energy that stand out from the energy around them (above
    1.5 times its mean over 0.75 s, about one beat), then a 250 ms refractory period: a candidate
-   survives only if no larger one lies within 250 ms (non-maximum suppression).
+   survives only if no larger one lies within 250 ms (non-maximum suppression). **Fast rhythms**
+   (ventricular tachycardia, 1:1 flutter, infant SVT: 200-330 bpm) have RR intervals under 250 ms
+   and QRS energy that stands out less from its mean; candidates that stand out 1.2 times are kept
+   as well, with a 170 ms refractory period, when they and both neighbours form a fast regular run
+   (RR under 300 ms, neighbouring RR within a factor 1.2, energies within a factor 1/0.7). Noise
+   and the T waves of slower beats do not form such runs, so slower rhythms keep the 250 ms rule.
 4. **Adaptive threshold, local in time**: a candidate is a beat if its energy exceeds 0.3 times the
    geometric mean of the candidate energies within 5 s around it. The geometric mean follows slow
    amplitude changes and is not dominated by a few large ectopic beats or artefacts. As in Pan &
@@ -43,7 +52,12 @@ _PARAMS = {
     "integration": 0.10,  # s, moving-window integration of the slope (~QRS duration)
     "context": 0.75,  # s, window of the mean energy a QRS must stand out from (~one beat)
     "context_ratio": 1.5,  # a QRS energy peak is at least this many times the mean energy around it
-    "refractory": 0.25,  # s, no two beats closer than this
+    "refractory": 0.25,  # s, no two beats closer than this ...
+    "fast_refractory": 0.17,  # s, ... except in a fast regular run of beats (up to ~330 bpm)
+    "fast_context_ratio": 1.2,  # the context ratio of the beats of such a run
+    "fast_rr": 0.3,  # s, a run is fast if its RR intervals are all under this ...
+    "fast_regularity": 1.2,  # ... and neighbouring RR intervals differ by at most this factor ...
+    "fast_height_ratio": 0.7,  # ... and neighbouring beat energies by at most 1 / this factor
     "level_window": 5.0,  # s, half-width of the window of the local beat-energy level
     "level_ratio": 0.3,  # a beat's energy is at least this fraction of the local level
     "t_wave": 0.36,  # s, a weak beat this soon after the previous one is taken for its T wave ...
@@ -51,6 +65,12 @@ _PARAMS = {
     "search": 0.075,  # s, half-width of the R-peak search window around the energy peak
     "despike": 0.01,  # s, running median applied before locating the R peak (no-op below ~150 Hz)
     "baseline": 0.125,  # s, half-width of the window whose mean is the baseline for the polarity
+    "spike_jump": 6.0,  # a record whose largest sample-to-sample jump exceeds this many times its
+    #                     98th-percentile jump has spikes: see `_remove_spikes`
+    "spike_wander": 0.5,  # s, moving average taken for the baseline when removing spikes
+    "spike_width": 0.012,  # s, running median that spikes (not QRS complexes) are narrower than
+    "spike_ratio": 1.5,  # a sample this many robust amplitudes off the running median is a spike
+    "clip_ratio": 2.0,  # ... and what is left is clipped at this many robust amplitudes
 }
 
 _BLOCK_SAMPLES = 2**18  # samples per block of records detected together (~1 MB per float32 array)
@@ -220,6 +240,45 @@ def _to_float32(x, padded, pad):
     return top - bottom
 
 
+def _remove_spikes(rows, pad, n_samples, fs, p):
+    """Remove spikes and clip outliers, in place, in the records that have them; their new amplitude.
+
+    Electrode pops, saturation and stimulation artefacts put spikes of tens of millivolts into
+    some records. Their slope energy dwarfs the QRS complexes', so they would be taken for beats
+    and raise the threshold of the real beats around them. Screening is cheap: a record is spiky
+    if its largest sample-to-sample jump exceeds `spike_jump` times its 98th-percentile jump (QRS
+    upstrokes set that percentile). In a spiky record, with the robust amplitude ``s`` the 99th
+    percentile of the signal's distance from its moving average over `spike_wander` s (its
+    baseline), samples more than `spike_ratio` * ``s`` from their running median over
+    `spike_width` s (at least 5 samples) take the median's value (a spike is narrower than a QRS
+    complex, whose apex the median keeps within ``s``), and what remains is clipped to baseline
+    +- `clip_ratio` * ``s``. Returns the indices of the records changed and their new
+    peak-to-peak amplitudes.
+    """
+    record = rows[:, pad : pad + n_samples]
+    jumps = np.diff(record, axis=1)
+    np.abs(jumps, out=jumps)
+    # the percentile of every 4th jump (at most 2048 per record): a partition, not a sort
+    step = max(jumps.shape[1] // 2048, 4)
+    sample = jumps[:, ::step]
+    kth = int(0.98 * (sample.shape[1] - 1))
+    typical = np.partition(sample, kth, axis=1)[:, kth]
+    spiky = np.flatnonzero(jumps.max(axis=1) > p["spike_jump"] * typical)
+    if spiky.size == 0:
+        return spiky, None
+    signal = record[spiky].astype(np.float64)
+    baseline = ndimage.uniform_filter1d(signal, _odd_width(p["spike_wander"], fs), axis=1, mode="nearest")
+    scale = np.quantile(np.abs(signal - baseline)[:, :: max(n_samples // 4096, 1)], 0.99, axis=1)[:, None]
+    median = ndimage.median_filter(signal, size=(1, max(_odd_width(p["spike_width"], fs), 5)), mode="nearest")
+    spikes = np.abs(signal - median) > p["spike_ratio"] * scale
+    signal[spikes] = median[spikes]
+    np.clip(signal - baseline, -p["clip_ratio"] * scale, p["clip_ratio"] * scale, out=signal)
+    signal += baseline
+    record[spiky] = signal
+    _fill_edges(rows, pad, n_samples)
+    return spiky, (signal.max(axis=1) - signal.min(axis=1)).astype(np.float32)
+
+
 def _suppress_non_maxima(positions, rows, heights, distance):
     """Keep the candidates that have no larger kept candidate within `distance` samples (same row).
 
@@ -256,6 +315,40 @@ def _suppress_non_maxima(positions, rows, heights, distance):
     return alive
 
 
+def _fast_run(candidates, rows, heights, fs, p):
+    """Candidates that are beats of a fast, regular rhythm (ventricular tachycardia, flutter, SVT).
+
+    Above about 240 bpm the standard refractory period hides every other beat, and the QRS
+    energy, nearly continuous, stands out less from its mean. A candidate is taken for a beat
+    whatever its contrast when, among the candidates that survive the short `fast_refractory`, it
+    and its two neighbours form a run: both RR intervals shorter than `fast_rr`, within a factor
+    `fast_regularity` of each other, and all three energies within a factor 1 / `fast_height_ratio`
+    of each other. Noise and T waves between slower beats give irregular intervals or energies.
+    """
+    selected = np.zeros(candidates.size, dtype=bool)
+    short = max(int(round(p["fast_refractory"] * fs)), 1)
+    alive = np.flatnonzero(_suppress_non_maxima(candidates, rows, heights, short))
+    if alive.size < 3:
+        return selected
+    position, row, height = candidates[alive], rows[alive], heights[alive]
+    rr = np.diff(position).astype(np.float64)
+    prev_rr, next_rr = rr[:-1], rr[1:]
+    prev_h, h, next_h = height[:-2], height[1:-1], height[2:]
+    low = np.minimum(np.minimum(prev_h, h), next_h)
+    high = np.maximum(np.maximum(prev_h, h), next_h)
+    run = (
+        (row[:-2] == row[1:-1])
+        & (row[1:-1] == row[2:])
+        & (np.maximum(prev_rr, next_rr) < p["fast_rr"] * fs)
+        & (np.maximum(prev_rr, next_rr) <= p["fast_regularity"] * np.minimum(prev_rr, next_rr))
+        & (low >= p["fast_height_ratio"] * high)
+    )
+    # the middle candidate of every run, and its neighbours (the run's first and last beats)
+    middle = np.flatnonzero(run) + 1
+    selected[alive[np.unique(np.concatenate([middle - 1, middle, middle + 1]))]] = True
+    return selected
+
+
 def _detect(signals, fs, params):
     """Core detector on a validated array of shape (n_records, n_samples)."""
     n_records, n_samples = signals.shape
@@ -280,6 +373,8 @@ def _detect(signals, fs, params):
     x, slope_buffer, energy, spare_a, spare_b = _scratch.arrays(5, n_flat + 2 * k)
     x, energy = x[:n_flat], energy[:n_flat]
     amplitude = _to_float32(signals, x.reshape(n_records, row), pad)
+    spiky, spiky_amplitude = _remove_spikes(x.reshape(n_records, row), pad, n_samples, fs, p)
+    amplitude[spiky] = spiky_amplitude
 
     # 1-2. band-pass and slope. The band-pass is a moving average over w = 2h + 1 samples (low-pass)
     # minus one over 2w - 1 (high-pass), and the slope its difference `lag` samples either side. All
@@ -327,28 +422,33 @@ def _detect(signals, fs, params):
     context = _moving_average(centres, _odd_width(p["context"], fs / step))
     first, n_centres = pad // step, centres.shape[1]
     blocks = np.empty((n_records, row // step), dtype=np.float32)
-    np.multiply(context, p["context_ratio"], out=blocks[:, first : first + n_centres])
+    blocks[:, first : first + n_centres] = context
     _fill_edges(blocks, first, n_centres)  # values for the padding do not matter: it is masked out
     flags = spare_a.view(np.bool_)  # spare_a is free again: room for 4 * n_flat flags
     is_peak, above = flags[:n_flat], flags[n_flat : 2 * n_flat]
     np.greater(energy[1:-1], energy[:-2], out=is_peak[1:-1])
     np.greater_equal(energy[1:-1], energy[2:], out=above[1:-1])
     is_peak[1:-1] &= above[1:-1]
-    np.greater(energy.reshape(-1, step), blocks.reshape(-1, 1), out=above.reshape(-1, step))
-    is_peak &= above
     peak_rows = is_peak.reshape(n_records, row)
     peak_rows[:, : pad + 1] = False
     peak_rows[:, pad + n_samples - 1 :] = False
     candidates = np.flatnonzero(is_peak)
+    # how far each local maximum stands out from the mean energy around it (its block's context)
+    contrast = energy[candidates] / np.maximum(blocks.reshape(-1)[candidates // step], np.finfo(np.float32).tiny)
+    keep = contrast > min(p["context_ratio"], p["fast_context_ratio"])
+    candidates, contrast = candidates[keep], contrast[keep]
     rows = candidates // row
     heights = energy[candidates]
     # ... and from rounding noise (all-zero and constant records have zero amplitude)
     amplitude = amplitude[rows]
     keep = (heights > 1e-4 * energy_scale * amplitude) & (amplitude > 0)
-    candidates, rows, heights = candidates[keep], rows[keep], heights[keep]
+    candidates, rows, heights, contrast = candidates[keep], rows[keep], heights[keep], contrast[keep]
 
     refractory = max(int(round(p["refractory"] * fs)), 1)
-    alive = _suppress_non_maxima(candidates, rows, heights, refractory)
+    strong = contrast > p["context_ratio"]
+    alive = np.zeros(candidates.size, dtype=bool)
+    alive[strong] = _suppress_non_maxima(candidates[strong], rows[strong], heights[strong], refractory)
+    alive |= _fast_run(candidates, rows, heights, fs, p)
     candidates, rows, heights = candidates[alive], rows[alive], heights[alive]
 
     # 4. local level: geometric mean of the candidate energies within +-level_window (same record),

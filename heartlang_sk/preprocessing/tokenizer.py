@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .qrs import detect_qrs_batch
+from ._plausibility import rate_warning
 from ._signals import PROCESSING_RATE, as_records, check_sampling_rate, resample, resampling_ratio
 from ._segmentation import TRUNCATION_MODES, beat_bounds, sentence_layout
 from ..sentences import ECGSentences
@@ -402,6 +403,14 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
             warnings.warn(f"{empty} of {n} records have no detected beat (flat or beat-less); their "
                           f"sentences are all padding (see ECGSentences.n_beats)", UserWarning,
                           stacklevel=3)
+        if not hasattr(self, "_tokenize_chunk"):  # beats (not fixed windows): is the rate plausible?
+            first_lead = sentences.leads == 1
+            indptr = np.concatenate([[0], np.cumsum(first_lead.sum(axis=1))])
+            message = rate_warning(sentences.signals, sentences.detection_leads,
+                                   sentences.r_peaks[first_lead].astype(np.int64), indptr,
+                                   PROCESSING_RATE, self.sampling_rate)
+            if message:
+                warnings.warn(message, UserWarning, stacklevel=3)
         default_lead = self.detection_lead % flat_leads.shape[1]
         fallbacks = int(np.count_nonzero(sentences.detection_leads != default_lead))
         if fallbacks:

@@ -99,7 +99,7 @@ def test_flat_leads_fall_back_and_beatless_records_stay_finite():
     X, _, peaks = make_ecg(3, classes=["normal"], return_peaks=True, random_state=2)
     X[1, 0] = 0.0  # lead I disconnected: beats from lead II
     X[2] = 0.0  # no signal at all
-    estimator = ECGFeatures().fit(X)
+    estimator = ECGFeatures(sampling_rate=100).fit(X)
     F = estimator.transform(X)
     assert np.isfinite(F).all()
     np.testing.assert_array_equal(feature(F, estimator, "fallback_lead"), [0, 1, 0])
@@ -121,14 +121,14 @@ def test_any_sampling_rate_gives_the_same_features():
     from scipy.signal import resample_poly
     X100 = resample_poly(X500, 1, 5, axis=-1).astype(np.float32)
     estimator = ECGFeatures(sampling_rate=500).fit(X500)
-    F500, F100 = estimator.transform(X500), ECGFeatures().fit_transform(X100)
+    F500, F100 = estimator.transform(X500), ECGFeatures(sampling_rate=100).fit_transform(X100)
     np.testing.assert_allclose(F500, F100, rtol=1e-4, atol=1e-4)
 
 
 def test_spectrum_puts_a_sine_in_its_band():
     t = np.arange(1000) / 100
     X = np.sin(2 * np.pi * 10.5 * t)[None, None, :].repeat(12, axis=1).astype(np.float32)
-    estimator = ECGFeatures().fit(X)
+    estimator = ECGFeatures(sampling_rate=100).fit(X)
     F = estimator.transform(X)
     names = list(estimator.get_feature_names_out())
     bands = [k for k, name in enumerate(names) if name.startswith("I_power")]
@@ -142,12 +142,28 @@ def test_spectrum_puts_a_sine_in_its_band():
 def test_invalid_parameters(params, message):
     X, _ = make_ecg(2, random_state=0)
     with pytest.raises(ValueError, match=message):
-        ECGFeatures(**params).fit(X)
+        ECGFeatures(**{"sampling_rate": 100, **params}).fit(X)
+
+
+def test_sampling_rate_is_required():
+    X, _ = make_ecg(2, sampling_rate=500, random_state=0)
+    with pytest.raises(ValueError, match=r"sampling_rate is unknown: pass sampling_rate=<Hz>"):
+        ECGFeatures().fit(X)
+
+
+def test_heart_rate_of_500hz_records_is_right_with_the_rate_given():
+    X, y, peaks = make_ecg(3, sampling_rate=500, classes=["brady", "tachy", "normal"], return_peaks=True,
+                           random_state=5)
+    F = ECGFeatures(sampling_rate=500).fit(X)
+    names = list(F.get_feature_names_out())
+    rate = F.transform(X)[:, names.index("heart_rate")]
+    truth = [len(p) * 6 for p in peaks]  # beats in 10 s
+    np.testing.assert_allclose(rate, truth, atol=8)
 
 
 def test_features_on_real_records(ptbxl2k_path):
     X = np.load(ptbxl2k_path / "signals_100hz.npy", mmap_mode="r")[:300].astype(np.float32)
-    estimator = ECGFeatures().fit(X)
+    estimator = ECGFeatures(sampling_rate=100).fit(X)
     F = estimator.transform(X)
     assert np.isfinite(F).all()
     rate = feature(F, estimator, "heart_rate")

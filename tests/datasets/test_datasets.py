@@ -480,3 +480,15 @@ def test_make_ecg_invalid_arguments(kwargs, match):
     kwargs = {"n_records": 6, **kwargs}
     with pytest.raises(ValueError, match=match):
         make_ecg(**kwargs)
+
+
+def test_add_spikes_is_repeatable_and_leaves_the_input_alone():
+    from heartlang_sk.datasets.artefacts import add_spikes
+
+    x = np.zeros((3, 2000))
+    a, n = add_spikes(x, 500, per_second=2.0, seed=3)
+    b, m = add_spikes(x, 500, per_second=2.0, seed=3)
+    assert n == m > 0 and np.array_equal(a, b) and not x.any()
+    runs = np.diff(np.concatenate([[0], (a.reshape(-1) != 0).astype(int), [0]]))
+    assert (np.flatnonzero(runs == -1) - np.flatnonzero(runs == 1) <= 3).all()  # at most 6 ms at 500 Hz, unless two overlap
+    assert 3 <= np.abs(a[a != 0]).min() and np.abs(a).max() <= 66

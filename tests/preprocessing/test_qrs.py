@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from heartlang_sk.preprocessing.qrs import detect_qrs, detect_qrs_batch
+from heartlang_sk.datasets.artefacts import add_spikes
 from heartlang_sk.evaluation.metrics import qrs_detection_scores
 
 
@@ -149,6 +150,45 @@ def test_tachycardia_and_bradycardia():
     for heart_rate in (40, 180):
         ecg, beats = synthetic_ecg(250, duration=30, heart_rate=heart_rate, seed=4)
         assert_beats_found(detect_qrs(ecg, 250), beats, 250, max_error=0.02)
+
+
+def fast_beat_train(sampling_rate, heart_rate, duration=10.0, seed=0, t_wave=True):
+    """Narrow-QRS beat train (noise 0.01 mV, RR jitter +-3 %) with a T wave whose timing shortens with the rate."""
+    rng = np.random.default_rng(seed)
+    rr = 60.0 / heart_rate
+    beats = np.arange(0.3, duration - 0.3, rr)
+    beats = beats + rr * rng.uniform(-0.03, 0.03, beats.size)
+    t = np.arange(int(duration * sampling_rate)) / sampling_rate
+    waves = [(-0.02, 0.006, -0.1), (0.0, 0.008, 1.0), (0.02, 0.006, -0.25)]
+    if t_wave:
+        waves.append((0.45 * rr, 0.12 * rr, 0.3))
+    ecg = sum((h * np.exp(-0.5 * ((t[:, None] - beats - o) / w) ** 2)).sum(axis=1) for o, w, h in waves)
+    return ecg + 0.01 * rng.standard_normal(t.size), beats
+
+
+@pytest.mark.parametrize("sampling_rate", [100, 500])
+@pytest.mark.parametrize("heart_rate", [200, 230, 240, 250, 270, 300])
+def test_fast_rhythms_up_to_300_bpm(sampling_rate, heart_rate):
+    """Ventricular tachycardia, 1:1 flutter, infant SVT: >= 95 % of beats found, no false beats."""
+    found = total = false = 0
+    for seed in range(3):
+        for t_wave in (False, True):
+            ecg, beats = fast_beat_train(sampling_rate, heart_rate, seed=seed, t_wave=t_wave)
+            reference = np.round(beats * sampling_rate).astype(np.int64)
+            scores = qrs_detection_scores(reference, detect_qrs(ecg, sampling_rate), sampling_rate, tolerance=0.05)
+            found, total, false = found + scores["tp"], total + beats.size, false + scores["fp"]
+    assert found >= 0.95 * total, f"{found} of {total} beats at {heart_rate} bpm, {sampling_rate} Hz"
+    assert false <= 0.01 * total
+
+
+def test_fast_rule_does_not_split_slow_beats_with_tall_t_waves():
+    """The short refractory of fast runs does not take T waves of a 120-150 bpm rhythm for beats."""
+    fs = 100
+    for heart_rate in (120, 150):
+        ecg, beats = fast_beat_train(fs, heart_rate, duration=20, t_wave=False)
+        t = np.arange(ecg.size) / fs
+        ecg += (0.8 * np.exp(-0.5 * ((t[:, None] - beats - 0.2) / 0.04) ** 2)).sum(axis=1)  # tall T, 200 ms
+        assert_beats_found(detect_qrs(ecg, fs), beats, fs, max_error=0.021)
 
 
 # --- batch form --------------------------------------------------------------------------------------
@@ -322,3 +362,72 @@ def test_scores_accept_unsorted_input_and_report_rates():
 def test_scores_validation(kwargs):
     with pytest.raises(ValueError):
         qrs_detection_scores([1], [1], **kwargs)
+
+
+# --- spikes and saturation ---------------------------------------------------------------------------
+
+
+def _f1(totals):
+    tp, fp, fn = totals
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+@pytest.mark.parametrize("sampling_rate", [100, 360])
+def test_spikes_up_to_33_mv_in_mitdb_keep_f1_near_clean(mitdb_path, sampling_rate):
+    """Real MIT-BIH (MLII, mV) cut in 10 s records, two spikes of up to 33 mV per record on average."""
+    from scipy.signal import resample_poly
+
+    from heartlang_sk.datasets.mitdb import load_mitdb
+
+    window = 10 * sampling_rate
+    clean_totals, spiky_totals, n_spikes = np.zeros(3), np.zeros(3), 0
+    for number, record in enumerate(load_mitdb(mitdb_path)):
+        signal, beats = record.signal[: 360 * 300], record.beats[record.beats < 360 * 300]  # 5 minutes
+        if sampling_rate == 100:
+            signal, beats = resample_poly(signal, 5, 18), np.round(beats * 100 / 360).astype(np.int64)
+        records = signal[: signal.size // window * window].reshape(-1, window)
+        spiky, count = add_spikes(records, sampling_rate, seed=number)
+        n_spikes += count
+        for batch, totals in ((records, clean_totals), (spiky, spiky_totals)):
+            peaks, indptr = detect_qrs_batch(batch, sampling_rate)
+            detected = np.concatenate([peaks[indptr[i] : indptr[i + 1]] + i * window for i in range(len(batch))])
+            scores = qrs_detection_scores(beats[beats < records.size], detected, sampling_rate, tolerance=0.15)
+            totals += [scores["tp"], scores["fp"], scores["fn"]]
+    assert n_spikes > 300
+    assert _f1(clean_totals) > 0.99
+    assert _f1(spiky_totals) >= _f1(clean_totals) - 0.005, (clean_totals, spiky_totals)
+
+
+def test_spikes_in_raw_ptbxl_records_leave_the_beats_unchanged(ptbxl_path):
+    """Raw PTB-XL lead II (mV, 100 Hz): the beats found with spikes are those found without."""
+    import wfdb
+
+    folder = ptbxl_path / "records100" / "00000"
+    paths = sorted(folder.glob("*_lr.hea"))[:150]
+    lead_ii = np.stack([wfdb.rdrecord(str(p.with_suffix(""))).p_signal[:, 1] for p in paths])
+    spiky, count = add_spikes(lead_ii, 100, seed=1)
+    assert count > 200
+    clean, spiky_peaks = detect_qrs_batch(lead_ii, 100), detect_qrs_batch(spiky, 100)
+    totals = np.zeros(3)
+    for i in range(len(lead_ii)):
+        scores = qrs_detection_scores(
+            clean[0][clean[1][i] : clean[1][i + 1]], spiky_peaks[0][spiky_peaks[1][i] : spiky_peaks[1][i + 1]], 100, 0.1
+        )
+        totals += [scores["tp"], scores["fp"], scores["fn"]]
+    assert _f1(totals) > 0.99, totals
+
+
+def test_spike_removal_leaves_clean_records_untouched():
+    """Records without spikes skip the spike removal: same peaks bit for bit with it disabled."""
+    from heartlang_sk.preprocessing import qrs
+
+    records = np.stack([synthetic_ecg(100, duration=10, seed=s)[0] for s in range(6)])
+    with_removal = detect_qrs_batch(records, 100)
+    original = qrs._PARAMS["spike_jump"]
+    try:
+        qrs._PARAMS["spike_jump"] = np.inf
+        without = detect_qrs_batch(records, 100)
+    finally:
+        qrs._PARAMS["spike_jump"] = original
+    for a, b in zip(with_removal, without):
+        np.testing.assert_array_equal(a, b)

@@ -267,3 +267,88 @@ def test_raw_ptbxl_records_in_millivolts(ptbxl_path):
     S = QRSTokenizer(sampling_rate=100, bandpass=(0.5, None)).fit_transform(X)
     assert (S.n_beats >= 5).all() and (S.n_beats <= 20).all()
     assert np.abs(S.signals.mean(axis=-1)).max() < 0.05  # baseline removed by the high-pass
+
+
+@pytest.mark.parametrize("fs", [100, 500])
+@pytest.mark.parametrize("bpm", [250, 300])
+def test_beat_windows_stay_valid_at_300_bpm(fs, bpm):
+    """At ventricular-tachycardia rates every beat is found and each window holds its own beat only."""
+    X, beat_samples = beat_train(n_records=2, fs=fs, bpm=bpm)
+    S = QRSTokenizer(sampling_rate=fs).fit_transform(X)
+    n = len(beat_samples)
+    assert (S.n_beats >= 0.95 * n).all(), (S.n_beats, n)
+    real = S.leads > 0
+    r, start, stop = (a.astype(int)[real] for a in (S.r_peaks, S.starts, S.stops))
+    rr = 100 * 60 / bpm
+    # each beat's span holds its R peak, stays inside the record and ends before the next beat's R
+    assert ((start <= r) & (r < stop) & (start >= 0) & (stop <= S.signals.shape[-1])).all()
+    # interior beats span one RR interval (from the midpoint with the previous R to the next one)
+    first = np.repeat(S.r_peaks.min(axis=1, where=real, initial=10**6), real.sum(axis=1))
+    last = np.repeat(S.r_peaks.max(axis=1, where=real, initial=0), real.sum(axis=1))
+    interior = (r != first) & (r != last)
+    span = (stop - start)[interior]
+    assert interior.sum() >= 0.9 * real.sum() and (span <= rr + 2).all() and (span >= 0.8 * rr - 2).all()
+    tokens = S.tokens[real]
+    assert (np.abs(tokens.argmax(axis=1) - 48) <= 1).all()  # R peak in the middle of its window
+    inner = tokens[interior]  # nothing of the neighbouring beats leaks into a window
+    assert not inner[:, : 48 - int(rr)].any() and not inner[:, 48 + int(rr) + 1 :].any()
+
+
+# -- a wrong sampling rate is reported -------------------------------------------------------------
+def _rate_warnings(X, sampling_rate):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        S = QRSTokenizer(sampling_rate=sampling_rate).fit_transform(X)
+    return S, [str(w.message) for w in caught if "implausible" in str(w.message)]
+
+
+def test_500hz_records_tokenized_as_100hz_warn_with_the_likely_rate():
+    from heartlang_sk.datasets import make_ecg
+
+    X, _ = make_ecg(30, sampling_rate=500, random_state=0)
+    S, messages = _rate_warnings(X, 100)
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert "sampling_rate=100 Hz" in messages[0] and "about 500 Hz" in messages[0]
+    assert "R-wave width" in messages[0]
+    _, messages = _rate_warnings(X, 500)
+    assert messages == []
+
+
+def test_one_stretched_record_warns_too():
+    from heartlang_sk.datasets import make_ecg
+
+    X, _ = make_ecg(1, sampling_rate=500, classes=["normal"], random_state=1)
+    assert len(_rate_warnings(X, 100)[1]) == 1
+
+
+@pytest.mark.parametrize("cls", ["normal", "brady", "tachy", "afib", "wide_qrs", "st_shift"])
+def test_no_rate_warning_at_the_true_rate(cls):
+    from heartlang_sk.datasets import make_ecg
+
+    for fs in (100, 250, 500):
+        X, _ = make_ecg(8, sampling_rate=fs, classes=[cls], random_state=2)
+        assert _rate_warnings(X, fs)[1] == []
+
+
+def test_no_rate_warning_on_real_ptbxl2k_batches_and_single_records(ptbxl2k_path):
+    X = np.load(ptbxl2k_path / "signals_100hz.npy", mmap_mode="r")
+    for start in range(0, 2032, 512):
+        assert _rate_warnings(np.asarray(X[start : start + 512]), 100)[1] == []
+    for i in range(0, 2032, 41):  # single records: 50 of them, spread over the set
+        assert _rate_warnings(np.asarray(X[i : i + 1]), 100)[1] == [], i
+
+
+def test_no_rate_warning_on_raw_ptbxl(ptbxl_path):
+    import wfdb
+
+    folder = ptbxl_path / "records100" / "00000"
+    X = np.stack([wfdb.rdrecord(str(p.with_suffix(""))).p_signal.T for p in sorted(folder.glob("*_lr.hea"))[:120]])
+    assert _rate_warnings(X, 100)[1] == []
+
+
+def test_no_rate_warning_on_mitdb(mitdb_path):
+    from heartlang_sk.datasets.mitdb import load_mitdb
+
+    for record in load_mitdb(mitdb_path):
+        ten_seconds = record.signal[: 360 * 600].reshape(-1, 3600)  # 10 minutes as 10 s one-lead records
+        assert _rate_warnings(ten_seconds, 360)[1] == [], record.name
