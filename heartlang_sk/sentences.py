@@ -111,6 +111,15 @@ class ECGSentences:
             raise ValueError(f"ECGSentences.window_starts must be 1-D (one start per sentence), got "
                              f"shape {np.shape(self.window_starts)}")
 
+    def __setstate__(self, state):
+        # Sentences pickled before record_ids and window_starts existed load with them as None.
+        if isinstance(state, tuple):  # (__dict__, __slots__ values), pickle's default for slots
+            state = {**(state[0] or {}), **(state[1] or {})}
+        for name in self.WINDOW_ARRAYS:
+            setattr(self, name, None)
+        for name, value in state.items():
+            setattr(self, name, value)
+
     # -- array-like protocol ---------------------------------------------------------------------
     @property
     def shape(self):

@@ -510,7 +510,8 @@ class RawSignal(TransformerMixin, BaseEstimator):
         if self._uses_downsample():
             return np.arange(0, n_samples, self.downsample)
         step = self.sampling_rate / self.target_rate
-        n_windows = int(np.ceil(n_samples / step - 1e-9))
+        # tolerance: a target_rate computed as sampling_rate / k must give exactly n_samples / k
+        n_windows = int(np.ceil(n_samples * self.target_rate / self.sampling_rate - 1e-6))
         return np.round(np.arange(n_windows) * step).astype(np.intp)
 
     def fit(self, X, y=None):

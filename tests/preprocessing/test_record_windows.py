@@ -187,3 +187,19 @@ def test_real_long_records_from_mit_bih_are_windowed(mitdb_path):
     assert S[S.record_ids == "100"].window_starts[:3].tolist() == [0, 10, 20]
     # one record's beats over its windows: about 2,270 annotated beats in record 100's 30 min
     assert 2000 < S.n_beats[S.record_ids == "100"].sum() < 2600
+
+
+def test_sentences_pickled_before_windows_existed_load_without_them():
+    import pickle
+
+    S = QRSTokenizer(sampling_rate=100).fit_transform(make_ecg(2, random_state=0)[0])
+    reduced = list(S.__reduce_ex__(2))
+    _, slots = reduced[2]
+    old_slots = {k: v for k, v in slots.items() if k not in ECGSentences.WINDOW_ARRAYS}
+    reduced[2] = (None, old_slots)  # the state a pickle written before this change holds
+    old = reduced[0](*reduced[1])
+    old.__setstate__(reduced[2])
+    assert old.record_ids is None and old.window_starts is None
+    np.testing.assert_array_equal(old.tokens, S.tokens)
+    W = pickle.loads(pickle.dumps(S.with_windows([3, 4], [0.0, 10.0])))
+    assert W.record_ids.tolist() == [3, 4] and W.window_starts.tolist() == [0, 10]
