@@ -52,7 +52,7 @@ def test_tokenize_without_window_names_what_cropping_drops(unequal_records, tmp_
 def test_tokenize_window_reports_windows_per_record(unequal_records, tmp_path, capsys):
     assert run("tokenize", unequal_records, "--window", 10, "--plots", 1, "--out", tmp_path) == 0
     out, err = capsys.readouterr()
-    assert "read 2 records of 41 to 95 s at 100 Hz" in out and "-> 15 windows of 10 s" in out
+    assert "read 2 records of 41 s to 95 s at 100 Hz" in out and "-> 15 windows of 10 s" in out
     assert "  long: 10 windows (95 s)" in out and "  short: 5 windows (41 s)" in out
     assert "cropped" not in err
     sentences = ECGSentences.load(tmp_path / "sentences")  # the store keeps the windows
