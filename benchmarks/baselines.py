@@ -88,7 +88,7 @@ def embed_all(data):
     X, meta = load_records(data)
     embeddings, seconds = {}, {}
     for name, transformer in (("features", ECGFeatures(sampling_rate=100)),
-                              ("raw", RawSignal(downsample=DOWNSAMPLE))):
+                              ("raw", RawSignal(sampling_rate=100, target_rate=100 / DOWNSAMPLE))):
         start = time.perf_counter()
         embeddings[name] = transformer.fit_transform(X)
         seconds[name] = time.perf_counter() - start

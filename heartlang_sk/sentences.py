@@ -46,6 +46,13 @@ class ECGSentences:
         Samples per token.
     sampling_rate : float, default=100
         Sampling rate of ``signals`` in Hz.
+    record_ids : ndarray of shape (n_records,), optional
+        For sentences cut from windows of longer records (see
+        :func:`~heartlang_sk.preprocessing.split_windows`): the record each sentence comes from
+        (ints or strings). Kept through indexing, :meth:`concatenate` and the sentence store, and
+        read by :func:`~heartlang_sk.preprocessing.pool_windows` to pool embeddings per record.
+    window_starts : ndarray of shape (n_records,), float, optional
+        For windowed sentences: the second of the source record each window starts at.
 
     Attributes
     ----------
@@ -68,13 +75,19 @@ class ECGSentences:
     ((2, 256, 96), dtype('int16'))
     >>> bool((S.leads[S.padding_mask] == 0).all())
     True
+    >>> S.record_ids is None  # set for windows of long records (with_windows, split_windows)
+    True
     """
 
     __slots__ = ("signals", "r_peaks", "starts", "stops", "leads", "n_beats", "n_dropped",
-                 "detection_leads", "t", "sampling_rate")
+                 "detection_leads", "t", "sampling_rate", "record_ids", "window_starts")
+
+    #: Optional per-sentence arrays (``None`` when absent), selected and joined with the sentences.
+    WINDOW_ARRAYS = ("record_ids", "window_starts")
 
     def __init__(self, signals, r_peaks, starts, stops, leads, n_beats, n_dropped,
-                 detection_leads=None, t=96, sampling_rate=100.0):
+                 detection_leads=None, t=96, sampling_rate=100.0, *, record_ids=None,
+                 window_starts=None):
         self.signals = signals
         self.r_peaks = r_peaks
         self.starts = starts
@@ -86,12 +99,26 @@ class ECGSentences:
                                 else detection_leads)
         self.t = int(t)
         self.sampling_rate = float(sampling_rate)
+        self.record_ids = _as_record_ids(record_ids)
+        self.window_starts = window_starts
         n = len(signals)
         for name in ("r_peaks", "starts", "stops", "leads", "n_beats", "n_dropped",
-                     "detection_leads"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(f"ECGSentences.{name} has {len(getattr(self, name))} records, "
-                                 f"signals has {n}")
+                     "detection_leads") + self.WINDOW_ARRAYS:
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"ECGSentences.{name} has {len(value)} records, signals has {n}")
+        if self.window_starts is not None and np.ndim(self.window_starts) != 1:
+            raise ValueError(f"ECGSentences.window_starts must be 1-D (one start per sentence), got "
+                             f"shape {np.shape(self.window_starts)}")
+
+    def __setstate__(self, state):
+        # Sentences pickled before record_ids and window_starts existed load with them as None.
+        if isinstance(state, tuple):  # (__dict__, __slots__ values), pickle's default for slots
+            state = {**(state[0] or {}), **(state[1] or {})}
+        for name in self.WINDOW_ARRAYS:
+            setattr(self, name, None)
+        for name, value in state.items():
+            setattr(self, name, value)
 
     # -- array-like protocol ---------------------------------------------------------------------
     @property
@@ -133,6 +160,8 @@ class ECGSentences:
             self.signals[key], self.r_peaks[key], self.starts[key], self.stops[key],
             self.leads[key], self.n_beats[key], self.n_dropped[key], self.detection_leads[key],
             self.t, self.sampling_rate,
+            **{name: None if getattr(self, name) is None else getattr(self, name)[key]
+               for name in self.WINDOW_ARRAYS},
         )
 
     def __array__(self, dtype=None, copy=None):
@@ -145,8 +174,42 @@ class ECGSentences:
 
     def __repr__(self):
         n, l, t = self.shape
+        windows = ("" if self.record_ids is None else
+                   f", windows of {len(np.unique(np.asarray(self.record_ids)))} records")
         return (f"ECGSentences(n_records={n}, l={l}, t={t}, n_leads={self.signals.shape[1]}, "
-                f"sampling_rate={self.sampling_rate:g}, real_tokens={int(self.n_tokens.sum())})")
+                f"sampling_rate={self.sampling_rate:g}, real_tokens={int(self.n_tokens.sum())}"
+                f"{windows})")
+
+    def with_windows(self, record_ids, window_starts=None):
+        """The same sentences, marked as windows of longer records (arrays shared, not copied).
+
+        Parameters
+        ----------
+        record_ids : array-like of shape (n_records,)
+            The source record of each sentence (ints or strings), e.g.
+            :attr:`RecordWindows.record_ids <heartlang_sk.preprocessing.RecordWindows>`.
+        window_starts : array-like of shape (n_records,), optional
+            Second of the source record each window starts at.
+
+        Returns
+        -------
+        ECGSentences
+
+        Examples
+        --------
+        >>> from heartlang_sk import QRSTokenizer
+        >>> from heartlang_sk.datasets import make_ecg
+        >>> S = QRSTokenizer(sampling_rate=100).fit_transform(make_ecg(3, random_state=0)[0])
+        >>> W = S.with_windows(["a", "a", "b"], [0.0, 10.0, 0.0])
+        >>> W[1:].record_ids.tolist(), W[1:].window_starts.tolist()
+        (['a', 'b'], [10.0, 0.0])
+        """
+        return ECGSentences(
+            self.signals, self.r_peaks, self.starts, self.stops, self.leads, self.n_beats,
+            self.n_dropped, self.detection_leads, self.t, self.sampling_rate,
+            record_ids=record_ids,
+            window_starts=None if window_starts is None else np.asarray(window_starts, np.float64),
+        )
 
     # -- derived views ---------------------------------------------------------------------------
     @property
@@ -246,7 +309,9 @@ class ECGSentences:
     def concatenate(cls, parts, signals=None):
         """Join sentence batches (same ``l``, ``t``, leads and sampling rate) record-wise.
 
-        ``signals``, if given, is the already joined signal array (spares a copy).
+        ``signals``, if given, is the already joined signal array (spares a copy). Window arrays
+        (``record_ids``, ``window_starts``) are joined when every part has them; parts that
+        disagree (some windowed, some not) raise ``ValueError``.
         """
         parts = list(parts)
         if not parts:
@@ -261,8 +326,34 @@ class ECGSentences:
             n_samples = max(p.signals.shape[2] for p in parts)
             signals = join([p.signals if p.signals.shape[2] == n_samples else np.pad(
                 p.signals, ((0, 0), (0, 0), (0, n_samples - p.signals.shape[2]))) for p in parts])
+        windows = {}
+        for name in cls.WINDOW_ARRAYS:
+            present = [getattr(p, name) is not None for p in parts]
+            if any(present) and not all(present):
+                raise ValueError(f"cannot concatenate sentences with and without {name}: mark every "
+                                 f"part with with_windows(...) or none")
+            windows[name] = join([getattr(p, name) for p in parts]) if all(present) else None
         return cls(signals, join([p.r_peaks for p in parts]),
                    join([p.starts for p in parts]), join([p.stops for p in parts]),
                    join([p.leads for p in parts]), join([p.n_beats for p in parts]),
                    join([p.n_dropped for p in parts]), join([p.detection_leads for p in parts]),
-                   first.t, first.sampling_rate)
+                   first.t, first.sampling_rate, **windows)
+
+
+def _as_record_ids(record_ids):
+    """Record ids as a 1-D numpy array of ints or strings (never object: stores load no pickles)."""
+    if record_ids is None:
+        return None
+    if isinstance(record_ids, np.memmap):
+        return record_ids
+    ids = np.asarray(record_ids)
+    if ids.ndim != 1:
+        raise ValueError(f"ECGSentences.record_ids must be 1-D (one id per sentence), got shape "
+                         f"{ids.shape}")
+    if ids.size == 0 and ids.dtype.kind not in "iuU":
+        return ids.astype(np.int64)
+    if ids.dtype == object or ids.dtype.kind not in "iuU":
+        if ids.dtype.kind in "fb":
+            raise ValueError(f"ECGSentences.record_ids must be integers or strings, got {ids.dtype}")
+        ids = ids.astype(str)
+    return ids

@@ -19,6 +19,8 @@ ARGUMENTS = {
     "04_grid_search.py": ["--epochs", "1"],
     "05_save_and_load.py": ["--out", "{out}"],
     "06_baselines.py": ["--train-folds", "2"],
+    "07_long_records.py": ["--epochs", "1"],
+    "08_grid_search_cache.py": ["--epochs", "1", "--records", "45"],
 }
 OUTPUT = {
     "01_tokenize_and_plot.py": "record 2 (normal)",
@@ -27,6 +29,8 @@ OUTPUT = {
     "04_grid_search.py": "best: {'embedder__pooling':",
     "05_save_and_load.py": "same probabilities: True",
     "06_baselines.py": "",
+    "07_long_records.py": "per-record probe,     pooled 10-s windows: accuracy",
+    "08_grid_search_cache.py": "same scores with and without the cache",
 }
 FILES = {
     "01_tokenize_and_plot.py": {"tokenization_normal.png", "sentence_afib.png"},

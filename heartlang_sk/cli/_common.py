@@ -197,6 +197,35 @@ def _check_finite(X, names):
                          f"samples (e.g. record {examples}): clean or interpolate them first")
 
 
+def _read_windows(path, args, verbose, shown=10):
+    """``--window``: read records of any length as windows, and say how many each record gave."""
+    from ..io.records import read_windows
+
+    def duration(seconds):
+        return f"{seconds / 60:.3g} min" if seconds >= 120 else f"{seconds:.3g} s"
+
+    windows = read_windows(path, args.window, sampling_rate=args.sampling_rate,
+                           max_records=args.max_records, verbose=verbose)
+    summary = windows.summary()
+    print(f"read {len(summary)} records of {duration(summary['seconds'].min())} to "
+          f"{duration(summary['seconds'].max())} at {windows.sampling_rate:g} Hz in {path} -> "
+          f"{len(windows)} windows of {args.window:g} s")
+    for row in summary.head(shown).itertuples():
+        print(f"  {row.record}: {row.windows} window{'s' if row.windows != 1 else ''} "
+              f"({duration(row.seconds)})")
+    if len(summary) > shown:
+        low, median, high = np.percentile(summary["windows"], [0, 50, 100])
+        print(f"  ... and {len(summary) - shown} more records (windows per record: min {low:g}, "
+              f"median {median:g}, max {high:g})")
+    return windows
+
+
+def _window_names(sentences):
+    """``record@start`` for each sentence cut from a window, e.g. ``rec01@20s``."""
+    return [f"{record}@{start:g}s" for record, start in zip(sentences.record_ids,
+                                                            sentences.window_starts)]
+
+
 def _apply_params(estimator, params):
     if params:
         estimator.set_params(**dict(params))

@@ -52,6 +52,17 @@ def _bandpass(text):
     return edges
 
 
+def _seconds(text):
+    """A positive number of seconds (``--window``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def _param(text):
     """``NAME=VALUE`` -> (name, value); the value is a Python literal or else a string."""
     name, equals, value = text.partition("=")
@@ -119,6 +130,11 @@ def _input_options():
                          help="per-record, per-lead z-score after filtering")
     options.add_argument("--max-records", type=int, default=None,
                          help="read only the first N records")
+    options.add_argument("--window", type=_seconds, default=None, metavar="SECONDS",
+                         help="cut every record into consecutive windows of SECONDS (e.g. 10, the "
+                              "model's length; the last window ends at the record's end), one "
+                              "sentence each, instead of cropping records of unequal length to "
+                              "the shortest; prints the windows per record (default off)")
     return options
 
 

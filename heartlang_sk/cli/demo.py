@@ -155,7 +155,7 @@ def _demo_synthetic(args, report, verbose, start):
             StandardScaler(), probe()),
         MODEL_NAMES["features"]: make_pipeline(ECGFeatures(sampling_rate=rate), StandardScaler(),
                                                probe()),
-        MODEL_NAMES["raw"]: make_pipeline(RawSignal(downsample=int(rate // 10)), StandardScaler(),
+        MODEL_NAMES["raw"]: make_pipeline(RawSignal(sampling_rate=rate), StandardScaler(),
                                           probe()),
     }
     rows, scores = [], {}

@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 
 from ._common import (_check_finite, _check_writable, _in_chunks, _load_official, _load_pretrainer,
-                      _load_sentences, _record_names, _setup_torch, _stage, _tokenizer, _verbose)
+                      _load_sentences, _read_windows, _record_names, _setup_torch, _stage, _tokenizer, _verbose,
+                      _window_names)
 from ._options import DEFAULT_OUT, _add_trust_pickle, _output_options
 
 
@@ -29,6 +30,10 @@ def add_parser(commands, inputs):
                               "model (QRSTokenizer.official) unless --bandpass is given")
     embed.add_argument("--pooling", default="mean", choices=("mean", "lead", "cls"),
                        help="how the encoder's tokens become one vector (default mean)")
+    embed.add_argument("--window-pooling", default="mean", choices=("mean", "max", "none"),
+                       help="sentences cut from windows (--window, or 'tokenize --window'): pool "
+                            "each record's window embeddings into one row (mean or max), or keep "
+                            "one row per window, named RECORD@STARTs (none) (default mean)")
     embed.add_argument("--device", default="auto", help="auto, cpu, cuda, ... (default auto)")
     _add_trust_pickle(embed)
     embed.set_defaults(run=_embed)
@@ -56,7 +61,11 @@ def _embed(args):
         sentences = _load_sentences(source, args.trust_pickle)  # a store from 'tokenize' (or a pickle)
         names = _record_names(source, len(sentences))
     else:
-        X, rate, names = read_records(source, args.sampling_rate, args.max_records, verbose)
+        if args.window is not None:  # records of any length, one sentence per window
+            windows = _read_windows(source, args, verbose)
+            X, rate, names = windows.signals, windows.sampling_rate, _window_names(windows)
+        else:
+            X, rate, names = read_records(source, args.sampling_rate, args.max_records, verbose)
         _check_finite(X, names)
         tokenizer = _tokenizer(rate, args, verbose, args.bandpass)
         if official and args.bandpass is None:
@@ -64,9 +73,22 @@ def _embed(args):
 
             tokenizer = QRSTokenizer.official(rate, normalize=tokenizer.normalize, verbose=verbose)
         sentences = tokenizer.fit_transform(X)
+        if args.window is not None:
+            sentences = windows.mark(sentences)
     embedder = HeartLangEmbedder(pretrainer, pooling=args.pooling, device=args.device)
     embedder.fit(sentences)
     Z = _in_chunks(embedder.transform, sentences, "embed", verbose)
+    if getattr(sentences, "record_ids", None) is not None:
+        if args.window_pooling == "none":
+            names = _window_names(sentences)
+        else:
+            from ..preprocessing.record_windows import pool_windows
+
+            n_windows = len(Z)
+            Z, names = pool_windows(Z, sentences.record_ids, how=args.window_pooling)
+            names = [str(name) for name in names]
+            print(f"pooled {n_windows} window embeddings into {len(names)} records "
+                  f"({args.window_pooling})")
     path = save_embeddings(Z, args.out, index=names, columns=embedder.get_feature_names_out())
     _stage(f"wrote {Z.shape[0]} x {Z.shape[1]} embeddings to {path}", start)
     return 0

@@ -347,7 +347,8 @@ def baseline_embedders(names=("features", "raw"), *, sampling_rate=100, downsamp
 
     available = {
         "features": lambda: ECGFeatures(sampling_rate=sampling_rate),
-        "raw": lambda: RawSignal(downsample=downsample),
+        "raw": lambda: RawSignal(sampling_rate=sampling_rate,
+                                 target_rate=sampling_rate / downsample),
     }
     names = list(names)
     unknown = [name for name in names if name not in available]

@@ -1,5 +1,6 @@
 """Raw ECG records in: :func:`read_records` reads a folder of WFDB records or a ``.npy`` array into
-signals, sampling rate and record names (in memory, or lazily chunk by chunk).
+signals, sampling rate and record names (in memory, or lazily chunk by chunk);
+:func:`read_windows` reads records of any length as windows of the model's length.
 
 Every user mistake (missing path, wrong kind of file, inconsistent records) raises
 :class:`FileNotFoundError` or :class:`ValueError` with a message naming the file. What the toolkit
@@ -17,7 +18,7 @@ import numpy as np
 from .artifacts import (EMBEDDING_FORMATS, check_embeddings_path, load_artifact,  # noqa: F401
                         save_embeddings)
 
-__all__ = ["read_records"]
+__all__ = ["read_records", "read_windows"]
 
 _UNITS_TO_MV = {"uv": 1e-3, "µv": 1e-3, "μv": 1e-3}  # other units are kept as they are
 
@@ -48,10 +49,12 @@ def _read_wfdb(header):
 def read_records(path, sampling_rate=None, max_records=None, verbose=False, lazy=False):
     """Read raw ECG records: a folder of WFDB records or a ``.npy`` array.
 
-    A folder is searched recursively for WFDB headers (``*.hea``, read with ``wfdb`` with their
-    ``.dat``), in sorted path order; the sampling rate comes from the headers and must be the
-    same for every record, as must the leads. Records of different lengths are cropped to the
-    shortest (with a warning). Signals in µV are converted to mV. A ``.npy`` file holds an array
+    A folder is searched recursively for WFDB headers (``*.hea``, read with ``wfdb`` with the
+    signal files they name: ``.dat``, or ``.mat`` as in the PhysioNet/CinC Challenge records), in
+    sorted path order; the sampling rate comes from the headers and must be the same for every
+    record, as must the leads. Records of different lengths are cropped to the shortest, with a
+    warning saying how much signal that drops; :func:`read_windows` keeps all of it as windows.
+    Signals in µV are converted to mV. A ``.npy`` file holds an array
     of shape ``(n_records, n_leads, n_samples)`` (or ``(n_records, n_samples)``, one lead, returned
     as ``(n_records, 1, n_samples)``; 12 rows are refused as probably one 12-lead record) and
     carries no sampling rate, so ``sampling_rate`` is required.
@@ -112,10 +115,14 @@ def read_records(path, sampling_rate=None, max_records=None, verbose=False, lazy
         if lazy:
             return _wfdb_folder_reader(path, sampling_rate, max_records)
         return _read_wfdb_folder(path, sampling_rate, max_records, verbose)
+    return _read_npy(path, sampling_rate, max_records)
+
+
+def _read_npy(path, sampling_rate, max_records):
     if path.suffix.lower() != ".npy":
-        raise ValueError(f"{path}: expected a folder of WFDB records (.hea/.dat) or a .npy array of "
-                         f"shape (n_records, n_leads, n_samples), got a {path.suffix or 'plain'} "
-                         f"file")
+        raise ValueError(f"{path}: expected a folder of WFDB records (.hea with .dat or .mat) or a "
+                         f".npy array of shape (n_records, n_leads, n_samples), got a "
+                         f"{path.suffix or 'plain'} file")
     if sampling_rate is None:
         raise ValueError(f"{path}: a .npy array holds no sampling rate; give it (--sampling-rate)")
     try:
@@ -159,7 +166,8 @@ def _wfdb_folder_reader(folder, sampling_rate, max_records):
     return reader, reader.sampling_rate, names
 
 
-def _read_wfdb_folder(folder, sampling_rate, max_records, verbose):
+def _read_wfdb_signals(folder, sampling_rate, max_records, verbose):
+    """Every record of a WFDB folder at its own length: list of signals, rate, names."""
     headers = _headers_to_read(folder, max_records)
     from tqdm.auto import tqdm
 
@@ -180,12 +188,83 @@ def _read_wfdb_folder(folder, sampling_rate, max_records, verbose):
         raise ValueError(f"{folder}: records have different leads: {examples}")
     rate = next(iter(rates))
     _check_asked_rate(folder, rate, sampling_rate)
-    lengths = [s.shape[1] for s in signals]
-    shortest = min(lengths)
-    if max(lengths) != shortest:
-        warnings.warn(f"records have {shortest} to {max(lengths)} samples; all are cropped to the "
-                      f"shortest, {shortest} samples ({shortest / rate:.3g} s)", UserWarning,
+    names = [str(header.relative_to(folder).with_suffix("")) for header in headers]
+    return signals, rate, names
+
+
+def _duration(seconds):
+    return f"{seconds / 60:.3g} min" if seconds >= 120 else f"{seconds:.3g} s"
+
+
+def _read_wfdb_folder(folder, sampling_rate, max_records, verbose):
+    signals, rate, names = _read_wfdb_signals(folder, sampling_rate, max_records, verbose)
+    lengths = np.array([s.shape[1] for s in signals])
+    shortest = int(lengths.min())
+    if lengths.max() != shortest:
+        dropped = 1 - shortest * len(lengths) / lengths.sum()
+        warnings.warn(f"records are {_duration(shortest / rate)} to "
+                      f"{_duration(lengths.max() / rate)} long; all are cropped to the shortest, "
+                      f"{shortest} samples ({_duration(shortest / rate)}), which drops "
+                      f"{dropped:.0%} of the signal "
+                      f"({_duration((lengths.sum() - shortest * len(lengths)) / rate)} of "
+                      f"{_duration(lengths.sum() / rate)}); read_windows (command line: --window "
+                      f"10) keeps all of it as windows of the model's length", UserWarning,
                       stacklevel=3)
     X = np.stack([s[:, :shortest] for s in signals])
-    names = [str(header.relative_to(folder).with_suffix("")) for header in headers]
     return X, rate, names
+
+
+def read_windows(path, window=10.0, *, stride=None, tail="overlap", sampling_rate=None,
+                 max_records=None, verbose=False):
+    """Read raw ECG records of any length, cut into windows of ``window`` seconds.
+
+    What :func:`read_records` reads, without cropping: every record is split into consecutive
+    windows of the model's length (see :func:`~heartlang_sk.preprocessing.split_windows`), each
+    marked with its record name and start. Tokenize ``windows.signals``, mark the sentences with
+    ``windows.mark(sentences)``, embed them, and pool the embeddings per record with
+    :func:`~heartlang_sk.preprocessing.pool_windows`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder of WFDB records (``.hea`` with ``.dat`` or ``.mat``) or a ``.npy`` array.
+    window : float, default=10.0
+        Seconds per window.
+    stride : float, optional
+        Seconds between window starts; default ``window``.
+    tail : {"overlap", "drop", "pad"}, default="overlap"
+        See :func:`~heartlang_sk.preprocessing.split_windows`.
+    sampling_rate, max_records, verbose
+        As :func:`read_records`.
+
+    Returns
+    -------
+    RecordWindows
+        ``record_ids`` are the record names (WFDB paths relative to ``path``; row numbers of a
+        ``.npy`` array); ``summary()`` gives the windows per record.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from heartlang_sk.datasets import make_ecg
+    >>> X, y = make_ecg(2, duration=30, random_state=0)
+    >>> path = Path(tempfile.mkdtemp()) / "ecg.npy"
+    >>> np.save(path, X)
+    >>> windows = read_windows(path, window=10, sampling_rate=100)
+    >>> windows.signals.shape, windows.record_ids.tolist()
+    ((6, 12, 1000), ['0', '0', '0', '1', '1', '1'])
+    """
+    from ..preprocessing.record_windows import split_windows
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    if max_records is not None and max_records < 1:
+        raise ValueError(f"max_records must be a positive integer, got {max_records!r}")
+    if path.is_dir():
+        signals, rate, names = _read_wfdb_signals(path, sampling_rate, max_records, verbose)
+    else:
+        signals, rate, names = _read_npy(path, sampling_rate, max_records)
+    return split_windows(signals, rate, window, stride=stride, tail=tail, names=names)
+

@@ -1,8 +1,9 @@
 """Sentence stores on disk: ECG sentences of corpora that do not fit in memory.
 
 A sentence store is a folder holding the arrays of an :class:`~heartlang_sk.ECGSentences` as ``.npy``
-files (``signals.npy``, ``r_peaks.npy``, ...) and a small ``header.json`` (format, number of records,
-``t``, sampling rate, dtypes and shapes). :func:`tokenize_to_store` streams records from disk through
+files (``signals.npy``, ``r_peaks.npy``, ...; ``record_ids.npy`` and ``window_starts.npy`` too for
+windows of long records) and a small ``header.json`` (format, number of records, ``t``, sampling
+rate, dtypes and shapes, which lists the arrays present). :func:`tokenize_to_store` streams records from disk through
 a tokenizer chunk by chunk, in parallel through joblib, and appends each chunk's sentences to the
 store, so neither the records nor the sentences are ever held in memory at once.
 :meth:`ECGSentences.load(path, mmap_mode="r") <heartlang_sk.ECGSentences.load>` opens the store
@@ -58,6 +59,8 @@ HEADER_FILE = "header.json"
 ARRAY_NAMES = ("signals", "r_peaks", "starts", "stops", "leads", "n_beats", "n_dropped",
                "detection_leads")
 """The per-record arrays of :class:`~heartlang_sk.ECGSentences`, one ``<name>.npy`` file each."""
+OPTIONAL_ARRAY_NAMES = ECGSentences.WINDOW_ARRAYS
+"""Per-record arrays a store holds only when the sentences have them (windows of long records)."""
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -91,7 +94,13 @@ class _StoreWriter:
         self.n_records = 0
 
     def _store_files(self):
-        return [self.path / HEADER_FILE] + [self.path / f"{name}.npy" for name in ARRAY_NAMES]
+        return [self.path / HEADER_FILE] + [self.path / f"{name}.npy"
+                                            for name in ARRAY_NAMES + OPTIONAL_ARRAY_NAMES]
+
+    @staticmethod
+    def _present(sentences):
+        return ARRAY_NAMES + tuple(name for name in OPTIONAL_ARRAY_NAMES
+                                   if getattr(sentences, name, None) is not None)
 
     def _final(self, name):
         return self.path / f"{name}.npy"
@@ -99,7 +108,8 @@ class _StoreWriter:
     def _open(self, sentences):
         self.t, self.sampling_rate = sentences.t, sentences.sampling_rate
         self.layouts = {name: (np.asarray(getattr(sentences, name)).dtype,
-                               np.shape(getattr(sentences, name))[1:]) for name in ARRAY_NAMES}
+                               np.shape(getattr(sentences, name))[1:])
+                        for name in self._present(sentences)}
         self.files, self.header_sizes = {}, {}
         for name, (dtype, tail) in self.layouts.items():
             with self._naming(name):
@@ -132,7 +142,11 @@ class _StoreWriter:
         elif (sentences.t, sentences.sampling_rate) != (self.t, self.sampling_rate):
             raise ValueError(f"chunk has t={sentences.t}, sampling_rate={sentences.sampling_rate:g}; "
                              f"the store t={self.t}, sampling_rate={self.sampling_rate:g}")
-        arrays = {name: np.asarray(getattr(sentences, name)) for name in ARRAY_NAMES}
+        if set(self._present(sentences)) != set(self.layouts):
+            raise ValueError(f"chunk has arrays {sorted(self._present(sentences))}, the store "
+                             f"{sorted(self.layouts)}: give every chunk record_ids and "
+                             f"window_starts, or none")
+        arrays = {name: np.asarray(getattr(sentences, name)) for name in self.layouts}
         for name, (dtype, tail) in self.layouts.items():  # check all before writing any
             if arrays[name].shape[1:] != tail:
                 raise ValueError(f"chunk {name} has shape {arrays[name].shape[1:]} per record, the "
@@ -177,8 +191,11 @@ class _StoreWriter:
         # Every byte is written: now only renames. Without its header a store reads as incomplete,
         # so the old header goes first and the new one comes last.
         header_path.unlink(missing_ok=True)
-        for name in ARRAY_NAMES:
+        for name in self.layouts:
             os.replace(self.temporaries.pop(name), self._final(name))
+        for name in OPTIONAL_ARRAY_NAMES:  # a replaced store's window arrays, when this one has none
+            if name not in self.layouts:
+                self._final(name).unlink(missing_ok=True)
         os.replace(self.temporaries.pop(HEADER_FILE), header_path)
 
     def abort(self):
@@ -230,7 +247,7 @@ def load_sentences(path, mmap_mode="r"):
     header = read_header(path)
     n_records = header["n_records"]
     arrays = {}
-    for name in ARRAY_NAMES:
+    for name in ARRAY_NAMES + tuple(n for n in OPTIONAL_ARRAY_NAMES if n in header["arrays"]):
         array = np.load(Path(path) / f"{name}.npy", mmap_mode=mmap_mode, allow_pickle=False)
         if len(array) != n_records:
             raise ValueError(f"{name}.npy in {path} has {len(array)} records, header.json says "
@@ -261,7 +278,7 @@ def release_mapped_pages(sentences):
     """
     if not hasattr(mmap, "MADV_DONTNEED"):
         return
-    for name in ARRAY_NAMES:
+    for name in ARRAY_NAMES + OPTIONAL_ARRAY_NAMES:
         array = getattr(sentences, name, None)
         mapping = getattr(array, "_mmap", None)  # np.memmap keeps its mmap.mmap here
         if mapping is None or getattr(array, "mode", "c") not in ("r", "r+", "w+"):

@@ -23,8 +23,9 @@ def feature(F, estimator, name):
 # -- scikit-learn conventions ----------------------------------------------------------------------
 # As for QRSTokenizer: a 2-D check row of n values is one lead of n seconds at sampling_rate=1, so
 # every common check's data is long enough after resampling to 100 Hz (the rate both estimators
-# work at). RawSignal does not resample; downsample=1 also checks the identity case.
-@parametrize_with_checks([ECGFeatures(sampling_rate=1), RawSignal(), RawSignal(downsample=1),
+# work at). RawSignal does not resample; target_rate=sampling_rate also checks the identity case.
+@parametrize_with_checks([ECGFeatures(sampling_rate=1), RawSignal(sampling_rate=100),
+                          RawSignal(sampling_rate=100, target_rate=100),
                           FixedWindowTokenizer(sampling_rate=1)])
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
@@ -174,17 +175,17 @@ def test_features_on_real_records(ptbxl2k_path):
 # -- RawSignal -------------------------------------------------------------------------------------
 def test_raw_signal_averages_windows_lead_after_lead():
     X = np.random.default_rng(0).normal(size=(3, 12, 1000)).astype(np.float32)
-    raw = RawSignal(downsample=10).fit(X)
+    raw = RawSignal(sampling_rate=100, target_rate=10).fit(X)
     Z = raw.transform(X)
     assert Z.shape == (3, 1200) and Z.dtype == np.float32
     np.testing.assert_allclose(Z.reshape(3, 12, 100), X.reshape(3, 12, 100, 10).mean(-1), atol=1e-6)
     assert raw.get_feature_names_out()[[0, 100]].tolist() == ["I_0", "II_0"]
-    short = RawSignal(downsample=3).fit_transform(X[:, :, :10])  # windows 0-2, 3-5, 6-8, 9
+    short = RawSignal(sampling_rate=3, target_rate=1).fit_transform(X[:, :, :10])  # 0-2, 3-5, 6-8, 9
     np.testing.assert_allclose(short[0, 3], X[0, 0, 9])
     with pytest.raises(ValueError, match="samples per lead"):
         raw.transform(X[:, :, :900])
-    with pytest.raises(ValueError, match="downsample"):
-        RawSignal(downsample=0).fit(X)
+    with pytest.raises(ValueError, match="target_rate must be a positive number"):
+        RawSignal(sampling_rate=100, target_rate=0).fit(X)
 
 
 # -- FixedWindowTokenizer (the tokenization ablation) ----------------------------------------------

@@ -14,7 +14,7 @@ ESTIMATORS = [
     lambda: QRSTokenizer(sampling_rate=100),
     lambda: FixedWindowTokenizer(sampling_rate=100),
     lambda: ECGFeatures(sampling_rate=100),
-    lambda: RawSignal(),
+    lambda: RawSignal(sampling_rate=100),
 ]
 
 
