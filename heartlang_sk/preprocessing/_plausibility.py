@@ -62,11 +62,11 @@ def r_wave_widths(signals, records, peaks, sampling_rate, half_window=0.25):
     return (left + right - 1) / sampling_rate, np.abs(apex[:, 0])
 
 
-def tallest_beat_widths(signals, leads, peaks, indptr, sampling_rate, n_records=512):
+def tallest_beat_widths(signals, leads, peaks, indptr, sampling_rate, n_records=256):
     """R-wave width (s) of the tallest detected beat of each of up to `n_records` records.
 
     The tallest beats are real R waves even where a wrong sampling rate makes the detector take
-    noise and T waves for beats as well.
+    noise and T waves for beats as well. A beat's height is its distance from its record's mean.
 
     Parameters
     ----------
@@ -89,14 +89,16 @@ def tallest_beat_widths(signals, leads, peaks, indptr, sampling_rate, n_records=
     chosen = chosen[counts[chosen] > 0]
     if chosen.size == 0:
         return np.zeros(0)
-    rows = np.asarray(signals[chosen, np.asarray(leads)[chosen]], dtype=np.float64)
+    rows = np.asarray(signals[chosen, np.asarray(leads)[chosen]], dtype=np.float32)
     records = np.repeat(np.arange(chosen.size), counts[chosen])
-    beats = np.concatenate([peaks[indptr[r] : indptr[r + 1]] for r in chosen])
-    widths, heights = r_wave_widths(rows, records, beats, sampling_rate)
+    is_chosen = np.zeros(counts.size, dtype=bool)
+    is_chosen[chosen] = True
+    beats = peaks[np.repeat(is_chosen, counts)]  # in record order
+    heights = np.abs(rows[records, beats] - rows.mean(axis=1)[records])
     # the tallest beat per record: sort by (record, height) and take each record's last
     order = np.lexsort((heights, records))
-    last = np.flatnonzero(np.r_[records[order][1:] != records[order][:-1], True])
-    return widths[order][last]
+    last = order[np.flatnonzero(np.r_[records[order][1:] != records[order][:-1], True])]
+    return r_wave_widths(rows, records[last], beats[last], sampling_rate)[0]
 
 
 def _likely_rate(declared, factor):
