@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from ._common import (_check_finite, _check_writable, _in_chunks, _load_official, _load_pretrainer,
-                      _load_sentences, _read_windows, _record_names, _setup_torch, _stage, _tokenizer, _verbose,
-                      _window_names)
+                      _load_sentences, _read_windows, _record_names, _setup_torch, _stage,
+                      _tokenizer, _verbose, _window_names)
 from ._options import DEFAULT_OUT, _add_trust_pickle, _output_options
 
 

@@ -91,14 +91,16 @@ def _tokenize_windows(args, verbose, start):
     sentences = windows.mark(tokenizer.fit_transform(windows.signals))
     out = _folder(args.out)
     sentences.save(out / "sentences", overwrite=True)  # with record_ids and window_starts
-    pd.DataFrame({"record": sentences.record_ids, "window_start_s": sentences.window_starts,
-                  "n_beats": sentences.n_beats, "n_tokens": sentences.n_tokens,
-                  "n_dropped": sentences.n_dropped}).pipe(_write_csv, out / "records.csv")
+    _write_csv(pd.DataFrame({"record": sentences.record_ids,
+                            "window_start_s": sentences.window_starts,
+                            "n_beats": sentences.n_beats, "n_tokens": sentences.n_tokens,
+                            "n_dropped": sentences.n_dropped}), out / "records.csv")
     _write_csv(windows.summary(), out / "windows.csv")
     report = Report(out, "tokenization")
     _tokenization_pictures(report, sentences, range(min(max(args.plots, 0), len(sentences))))
     print(f"{sentences}; {_beats_per_record(sentences).replace('record', 'window')}, tokens "
           f"dropped {int(sentences.n_dropped.sum())}")
-    _stage(f"wrote the sentence store sentences/ (one sentence per window), records.csv (one row per window), "
-           f"windows.csv (windows per record) and {len(report.figures)} PNGs to {out}/", start)
+    _stage(f"wrote the sentence store sentences/ (one sentence per window), records.csv (one "
+           f"row per window), windows.csv (windows per record) and {len(report.figures)} PNGs to "
+           f"{out}/", start)
     return 0

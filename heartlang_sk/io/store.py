@@ -193,7 +193,7 @@ class _StoreWriter:
         header_path.unlink(missing_ok=True)
         for name in self.layouts:
             os.replace(self.temporaries.pop(name), self._final(name))
-        for name in OPTIONAL_ARRAY_NAMES:  # a replaced store's window arrays, when this one has none
+        for name in OPTIONAL_ARRAY_NAMES:  # an overwritten store's window arrays, no longer valid
             if name not in self.layouts:
                 self._final(name).unlink(missing_ok=True)
         os.replace(self.temporaries.pop(HEADER_FILE), header_path)

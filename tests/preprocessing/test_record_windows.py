@@ -203,3 +203,16 @@ def test_sentences_pickled_before_windows_existed_load_without_them():
     np.testing.assert_array_equal(old.tokens, S.tokens)
     W = pickle.loads(pickle.dumps(S.with_windows([3, 4], [0.0, 10.0])))
     assert W.record_ids.tolist() == [3, 4] and W.window_starts.tolist() == [0, 10]
+
+
+def test_a_store_overwritten_without_windows_loses_its_window_arrays(tmp_path):
+    windows = split_windows(long_records([25], n_leads=12), 100, window=10)
+    S = windows.mark(QRSTokenizer(sampling_rate=100).fit_transform(windows.signals))
+    S.save(tmp_path / "store")
+    assert (tmp_path / "store" / "record_ids.npy").is_file()
+    plain = QRSTokenizer(sampling_rate=100).fit_transform(windows.signals)
+    plain.save(tmp_path / "store", overwrite=True)
+    assert not (tmp_path / "store" / "record_ids.npy").exists()
+    assert ECGSentences.load(tmp_path / "store").record_ids is None
+    S.save(tmp_path / "store", overwrite=True)
+    assert ECGSentences.load(tmp_path / "store").record_ids.tolist() == [0, 0, 0]
