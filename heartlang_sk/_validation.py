@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from .sentences import ECGSentences
+from .stage_outputs import _StageOutput, refusal
 
 
 def beats_as_sentences(beats):
@@ -30,6 +31,8 @@ def check_sentences(estimator, X, reset):
     the number of leads, ``n_leads_in_``, and refuse sentences with another number of leads.
     """
     name = type(estimator).__name__
+    if isinstance(X, _StageOutput):  # word indices or embeddings are never read as beats
+        raise ValueError(refusal(name, X))
     if isinstance(X, ECGSentences):
         if len(X) == 0:
             raise ValueError("no ECG sentences: got 0 records")

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..._param_validation import Boolean, Integer, Options, Real
 from ..._validation import check_sentences
+from ...stage_outputs import ECGWords
 from ...nn.quantizer import perplexity as usage_perplexity
 from ...training.callbacks import CodebookMonitor, EpochR2
 from ...training.net import SentenceDataset, device_batches, validation_split
@@ -264,6 +265,21 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         -------
         self
         """
+        self._fit(X, validation_sentences)
+        return self
+
+    def fit_transform(self, X, y=None, *, validation_sentences=None):
+        """Fit, then the word of every training beat (the words ``fit`` computes anyway).
+
+        Returns
+        -------
+        ECGWords of shape (n_records, l)
+            As :meth:`transform`.
+        """
+        return self._fit(X, validation_sentences)
+
+    def _fit(self, X, validation_sentences):
+        """Train; returns the training sentences' words."""
         self._check_params()
         sentences = check_sentences(self, X, reset=True)
         seed = self._seed()
@@ -273,8 +289,7 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         validation = validation_split(held_out, self.valid_fraction, seed)
         self._fit_module(self._objective(), self._module_params(sentences), sentences,
                          SentenceDataset(sentences), seed, validation)
-        self._set_fitted_state(sentences)
-        return self
+        return self._set_fitted_state(sentences)
 
     def _set_fitted_state(self, sentences):
         quantizer = self.net_.module_.model.quantizer
@@ -283,6 +298,7 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         self.word_counts_ = np.bincount(words[words >= 0], minlength=self.n_words)
         self.n_active_words_ = int(np.count_nonzero(self.word_counts_))
         self.perplexity_ = float(usage_perplexity(torch.from_numpy(self.word_counts_)))
+        return words
 
     def _batches(self, X, batch_size=None):
         sentences = check_sentences(self, X, reset=False)
@@ -298,13 +314,18 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
 
         Returns
         -------
-        ndarray of shape (n_records, l), int64
-            Word index in ``[0, n_words)``; ``-1`` (:data:`PADDING_WORD`) at padding tokens.
+        ECGWords of shape (n_records, l)
+            The int64 array of word indices in ``[0, n_words)``, ``-1`` (:data:`PADDING_WORD`) at
+            padding tokens, carrying the sentences and this vocabulary, so that a
+            :class:`~heartlang_sk.HeartLangPretrainer` step after this one in a Pipeline trains on
+            them (see :mod:`heartlang_sk.stage_outputs`).
         """
         check_is_fitted(self, "net_")
+        sentences = check_sentences(self, X, reset=False)
         model = self.net_.module_.model
-        return np.concatenate([model.encode_indices(**batch).cpu().numpy()
-                               for batch in self._batches(X)])
+        words = np.concatenate([model.encode_indices(**batch).cpu().numpy()
+                                for batch in self._batches(sentences)])
+        return ECGWords(words, sentences=sentences, vocabulary=self)
 
     @torch.inference_mode()
     def reconstruct(self, X):
