@@ -260,9 +260,11 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         self._fit_module(objective, module_params, sentences, SentenceDataset(sentences, words=words),
                          seed, validation_split(validation, self.valid_fraction, seed),
                          initial_state=None if self.init_from is None else self._copy_initial_weights)
-        self.encoder_ = self.net_.module_.model.encoder
+        self._restore_derived()
         self.embed_dim_ = int(self.encoder_.embed_dim)
         return self
+
+    _net_views = ("encoder_",)
 
     def _restore_derived(self):
         self.encoder_ = self.net_.module_.model.encoder

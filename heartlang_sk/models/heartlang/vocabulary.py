@@ -291,9 +291,13 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
                          SentenceDataset(sentences), seed, validation)
         return self._set_fitted_state(sentences)
 
+    _net_views = ("codebook_",)
+
+    def _restore_derived(self):
+        self.codebook_ = self.net_.module_.model.quantizer.codebook.detach().cpu().numpy().copy()
+
     def _set_fitted_state(self, sentences):
-        quantizer = self.net_.module_.model.quantizer
-        self.codebook_ = quantizer.codebook.detach().cpu().numpy().copy()
+        self._restore_derived()
         words = self.transform(sentences)
         self.word_counts_ = np.bincount(words[words >= 0], minlength=self.n_words)
         self.n_active_words_ = int(np.count_nonzero(self.word_counts_))
@@ -379,7 +383,7 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         vocab.net_.initialize()
         vocab.net_.module_.load_state_dict(payload["state_dict"])
         vocab.n_features_in_ = payload["n_features_in"]
-        vocab.codebook_ = vocab.net_.module_.model.quantizer.codebook.detach().cpu().numpy().copy()
+        vocab._restore_derived()
         vocab.word_counts_ = payload["word_counts"].numpy()
         vocab.n_active_words_ = int(np.count_nonzero(vocab.word_counts_))
         vocab.perplexity_ = float(usage_perplexity(payload["word_counts"]))
