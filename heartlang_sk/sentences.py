@@ -46,6 +46,11 @@ class ECGSentences:
         Samples per token.
     sampling_rate : float, default=100
         Sampling rate of ``signals`` in Hz.
+    preprocessing : dict or None, default=None
+        The tokenizer settings that made the sentences (sampling rate in, band-pass, normalisation,
+        truncation, ``t``, ``l``; see :mod:`heartlang_sk.preprocessing.settings`), stamped by the
+        tokenizer and kept by indexing, joining, pickles and sentence stores. Models fitted on the
+        sentences record them and refuse sentences made otherwise. ``None``: unknown.
 
     Attributes
     ----------
@@ -71,10 +76,10 @@ class ECGSentences:
     """
 
     __slots__ = ("signals", "r_peaks", "starts", "stops", "leads", "n_beats", "n_dropped",
-                 "detection_leads", "t", "sampling_rate")
+                 "detection_leads", "t", "sampling_rate", "preprocessing")
 
     def __init__(self, signals, r_peaks, starts, stops, leads, n_beats, n_dropped,
-                 detection_leads=None, t=96, sampling_rate=100.0):
+                 detection_leads=None, t=96, sampling_rate=100.0, preprocessing=None):
         self.signals = signals
         self.r_peaks = r_peaks
         self.starts = starts
@@ -86,6 +91,7 @@ class ECGSentences:
                                 else detection_leads)
         self.t = int(t)
         self.sampling_rate = float(sampling_rate)
+        self.preprocessing = None if preprocessing is None else dict(preprocessing)
         n = len(signals)
         for name in ("r_peaks", "starts", "stops", "leads", "n_beats", "n_dropped",
                      "detection_leads"):
@@ -132,8 +138,15 @@ class ECGSentences:
         return ECGSentences(
             self.signals[key], self.r_peaks[key], self.starts[key], self.stops[key],
             self.leads[key], self.n_beats[key], self.n_dropped[key], self.detection_leads[key],
-            self.t, self.sampling_rate,
+            self.t, self.sampling_rate, self.preprocessing,
         )
+
+    def __setstate__(self, state):
+        # Pickles of sentences from before ``preprocessing`` existed lack that slot: unknown.
+        slots = state[1] if isinstance(state, tuple) else state
+        self.preprocessing = None
+        for name, value in (slots or {}).items():
+            setattr(self, name, value)
 
     def __array__(self, dtype=None, copy=None):
         tokens = self.tokens
@@ -256,6 +269,7 @@ class ECGSentences:
             if (part.shape[1:], part.sampling_rate, part.signals.shape[1]) != (
                     first.shape[1:], first.sampling_rate, first.signals.shape[1]):
                 raise ValueError("cannot concatenate sentences of different l, t, leads or rate")
+        preprocessing = _joined_preprocessing([p.preprocessing for p in parts])
         join = np.concatenate
         if signals is None:
             n_samples = max(p.signals.shape[2] for p in parts)
@@ -265,4 +279,23 @@ class ECGSentences:
                    join([p.starts for p in parts]), join([p.stops for p in parts]),
                    join([p.leads for p in parts]), join([p.n_beats for p in parts]),
                    join([p.n_dropped for p in parts]), join([p.detection_leads for p in parts]),
-                   first.t, first.sampling_rate)
+                   first.t, first.sampling_rate, preprocessing)
+
+
+def _joined_preprocessing(settings):
+    """The settings of joined sentences: refuses parts made with other token-changing settings."""
+    from .preprocessing.settings import _differences, normalise_settings
+
+    known = [normalise_settings(s) for s in settings if s is not None]
+    if not known:
+        return None
+    if len(known) < len(settings):
+        raise ValueError("cannot join sentences of known and unknown tokenizer settings (preprocessing=None)")
+    first = known[0]
+    for other in known[1:]:
+        differences = _differences(first, other)
+        if differences:
+            key, a, b = differences[0]
+            raise ValueError(f"cannot join sentences made with other tokenizer settings: {key}={a!r} and {b!r}")
+    # recorded-only settings (e.g. the input sampling rate) that differ become None: mixed
+    return {key: value if all(k.get(key) == value for k in known) else None for key, value in first.items()}

@@ -2,7 +2,8 @@
 
 A sentence store is a folder holding the arrays of an :class:`~heartlang_sk.ECGSentences` as ``.npy``
 files (``signals.npy``, ``r_peaks.npy``, ...) and a small ``header.json`` (format, number of records,
-``t``, sampling rate, dtypes and shapes). :func:`tokenize_to_store` streams records from disk through
+``t``, sampling rate, the tokenizer settings that made the sentences (``preprocessing``; absent from
+stores written before they were recorded, which load with ``preprocessing=None``), dtypes and shapes). :func:`tokenize_to_store` streams records from disk through
 a tokenizer chunk by chunk, in parallel through joblib, and appends each chunk's sentences to the
 store, so neither the records nor the sentences are ever held in memory at once.
 :meth:`ECGSentences.load(path, mmap_mode="r") <heartlang_sk.ECGSentences.load>` opens the store
@@ -43,6 +44,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 
+from ..preprocessing.settings import normalise_settings
 from ..sentences import ECGSentences
 
 __all__ = ["STORE_FORMAT", "WFDBRecords", "load_sentences", "release_mapped_pages", "save_sentences",
@@ -86,6 +88,7 @@ class _StoreWriter:
 
     def _open(self, sentences):
         self.t, self.sampling_rate = sentences.t, sentences.sampling_rate
+        self.preprocessing = sentences.preprocessing
         self.layouts = {name: (np.asarray(getattr(sentences, name)).dtype,
                                np.shape(getattr(sentences, name))[1:]) for name in ARRAY_NAMES}
         self.files, self.header_sizes = {}, {}
@@ -110,6 +113,9 @@ class _StoreWriter:
         elif (sentences.t, sentences.sampling_rate) != (self.t, self.sampling_rate):
             raise ValueError(f"chunk has t={sentences.t}, sampling_rate={sentences.sampling_rate:g}; "
                              f"the store t={self.t}, sampling_rate={self.sampling_rate:g}")
+        if sentences.preprocessing != self.preprocessing:
+            raise ValueError(f"chunk was made with tokenizer settings {sentences.preprocessing}, the store "
+                             f"with {self.preprocessing}")
         arrays = {name: np.asarray(getattr(sentences, name)) for name in ARRAY_NAMES}
         for name, (dtype, tail) in self.layouts.items():  # check all before writing any
             if arrays[name].shape[1:] != tail:
@@ -135,7 +141,7 @@ class _StoreWriter:
             file.close()
         header = {
             "format": STORE_FORMAT, "version": STORE_VERSION, "n_records": self.n_records,
-            "t": self.t, "sampling_rate": self.sampling_rate,
+            "t": self.t, "sampling_rate": self.sampling_rate, "preprocessing": self.preprocessing,
             "arrays": {name: {"dtype": np.lib.format.dtype_to_descr(dtype),
                               "shape": [self.n_records, *tail]}
                        for name, (dtype, tail) in self.layouts.items()},
@@ -198,7 +204,8 @@ def load_sentences(path, mmap_mode="r"):
             raise ValueError(f"{name}.npy in {path} has {len(array)} records, header.json says "
                              f"{n_records}")
         arrays[name] = array
-    return ECGSentences(**arrays, t=header["t"], sampling_rate=header["sampling_rate"])
+    return ECGSentences(**arrays, t=header["t"], sampling_rate=header["sampling_rate"],
+                        preprocessing=normalise_settings(header.get("preprocessing")))
 
 
 def release_mapped_pages(sentences):

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from .qrs import detect_qrs_batch
 from ._signals import PROCESSING_RATE, as_records, check_sampling_rate, resample, resampling_ratio
 from ._segmentation import TRUNCATION_MODES, beat_bounds, sentence_layout
+from .settings import tokenizer_settings
 from ..sentences import ECGSentences
 
 __all__ = ["QRSTokenizer"]
@@ -263,7 +264,8 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
         Returns
         -------
         ECGSentences
-            ``shape == (n_records, l, t)``.
+            ``shape == (n_records, l, t)``, stamped with this tokenizer's settings
+            (``preprocessing``, see :mod:`heartlang_sk.preprocessing.settings`).
         """
         check_is_fitted(self)
         self._check_params()
@@ -296,6 +298,7 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
             tables = (r_peaks, starts, stops, leads, n_beats, n_dropped, detection_leads)
             self._map_chunks(self._tokenize_beats, bounds, X, signals, *tables, flat_leads)
             sentences = ECGSentences(signals, *tables, self.t, PROCESSING_RATE)
+        sentences.preprocessing = tokenizer_settings(self)
         self._report(sentences, flat_leads)
         return sentences
 

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..._validation import check_sentences
 from ...io.model_files import load_model, register_model_class, save_model
+from ...preprocessing.settings import check_preprocessing
 from ...stage_outputs import ECGEmbeddings, ECGWords, WORKING_PIPELINE
 from .._base import is_fitted, share_fitted_params
 from ._embedding import POOLINGS, embed_sentences, pool
@@ -53,6 +54,10 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
     n_leads_in_ : int
         The same number; sentences with another number of leads are refused by ``transform``.
     n_features_out_ : int
+    preprocessing_ : dict or None
+        Tokenizer settings of the fitted sentences (the pretrainer's); sentences made otherwise are
+        refused. ``heartlang_sk.preprocessing.settings.tokenizer_for(embedder, sampling_rate)``
+        tokenizes new raw records with them.
 
     See Also
     --------
@@ -123,6 +128,8 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         elif getattr(pretrainer, "n_leads_in_", self.n_leads_in_) != self.n_leads_in_:
             raise ValueError(f"sentences have {self.n_leads_in_} lead(s), but the pretrainer was trained "
                              f"on {pretrainer.n_leads_in_}-lead sentences")
+        check_preprocessing("HeartLangEmbedder's pretrainer", getattr(pretrainer, "preprocessing_", None),
+                            self.preprocessing_)
         if self.pooling == "cls" and not pretrainer.encoder_.use_cls:
             raise ValueError("pooling='cls' needs a pretrainer with use_cls=True")
         self.pretrainer_ = pretrainer

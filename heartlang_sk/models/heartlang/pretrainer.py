@@ -119,6 +119,11 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         Samples per beat token (``t``).
     n_leads_in_ : int
         Leads of the training sentences; sentences with another number of leads are refused.
+    preprocessing_ : dict or None
+        Tokenizer settings of the training sentences (band-pass, normalisation, truncation, ``t``,
+        ``l``, input sampling rate; :mod:`heartlang_sk.preprocessing.settings`): sentences made with
+        other settings are refused; ``tokenizer_for(model, sampling_rate)`` tokenizes new records
+        with them. ``None`` when the training sentences did not carry them.
 
     See Also
     --------

@@ -143,6 +143,11 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         perplexity, words restarted, learning rate, duration.
     n_features_in_ : int
         Samples per beat token (``t``).
+    preprocessing_ : dict or None
+        Tokenizer settings of the training sentences (band-pass, normalisation, truncation, ``t``,
+        ``l``, input sampling rate; :mod:`heartlang_sk.preprocessing.settings`): sentences made with
+        other settings are refused; ``tokenizer_for(model, sampling_rate)`` tokenizes new records
+        with them. ``None`` when the training sentences did not carry them.
 
     See Also
     --------
