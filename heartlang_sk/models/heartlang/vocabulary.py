@@ -19,6 +19,7 @@ from ...training.net import SentenceDataset, device_batches, validation_split
 from .._base import NeuralEstimator
 from ..heartlang_official import estimator_hooks as official
 from ..heartlang_official.objectives import OfficialVocabularyObjective
+from ._vocabulary_size import warn_if_too_few_beats
 from .objectives import VocabularyObjective
 
 __all__ = ["ECGVocabulary"]
@@ -138,6 +139,10 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         Words used at least once by the training sentences.
     perplexity_ : float
         Perplexity of the word usage (``exp`` of its entropy): the effective vocabulary size.
+    train_r2_ : float
+        Reconstruction R² over the real beats of the training sentences, final model (the history's
+        ``train_r2`` is measured during each epoch, while the model changes). A fit on too few
+        beats for ``n_words`` warns with these numbers and a smaller ``n_words``.
     history_ : pandas.DataFrame
         Per epoch: every loss term, ``train_r2`` (and ``valid_*``), active words, utilisation,
         perplexity, words restarted, learning rate, duration.
@@ -303,11 +308,29 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
 
     def _set_fitted_state(self, sentences):
         self._restore_derived()
-        words = self.transform(sentences)
+        words, self.train_r2_ = self._words_and_r2(sentences)
         self.word_counts_ = np.bincount(words[words >= 0], minlength=self.n_words)
         self.n_active_words_ = int(np.count_nonzero(self.word_counts_))
         self.perplexity_ = float(usage_perplexity(torch.from_numpy(self.word_counts_)))
+        warn_if_too_few_beats(int(sentences.n_tokens.sum()), self.n_words, self.n_active_words_, self.train_r2_)
         return words
+
+    @torch.inference_mode()
+    def _words_and_r2(self, sentences):
+        """Words of ``sentences`` and the reconstruction R² over their real beats, in one pass."""
+        model = self.net_.module_.model
+        parts, sse, total, total_sq, n = [], 0.0, 0.0, 0.0, 0
+        for batch in self._batches(sentences):
+            words = model.encode_indices(**batch)
+            beats = model.decode_indices(words, batch["leads"], batch["times"]).double()
+            real = batch["leads"] > 0
+            target = batch["tokens"][real].double()
+            sse += float(((beats[real] - target) ** 2).sum())
+            total, total_sq, n = total + float(target.sum()), total_sq + float((target ** 2).sum()), n + target.numel()
+            parts.append(words.cpu().numpy())
+        variance = total_sq / max(n, 1) - (total / max(n, 1)) ** 2
+        r2 = 1.0 - sse / n / variance if n and variance > 0 else float("nan")
+        return ECGWords(np.concatenate(parts), sentences=sentences, vocabulary=self), r2
 
     def _batches(self, X, batch_size=None):
         sentences = check_sentences(self, X, reset=False)
