@@ -49,7 +49,7 @@ WORKING_PIPELINE = ("make_pipeline(QRSTokenizer(sampling_rate=...), ECGVocabular
 def _record_key(key):
     """The record selection in ``key``, or None when ``key`` does more than select records."""
     if isinstance(key, tuple):
-        if len(key) == 2 and (key[1] is Ellipsis or key[1] == slice(None)):
+        if len(key) == 2 and (key[1] is Ellipsis or isinstance(key[1], slice) and key[1] == slice(None)):
             key = key[0]
         else:
             return None

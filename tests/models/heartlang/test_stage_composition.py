@@ -93,6 +93,8 @@ def test_words_behave_as_the_int64_array_and_keep_their_records(data):
     np.testing.assert_array_equal(part.sentences.tokens, S[[3, 5]].tokens)
     np.testing.assert_array_equal(part, plain[[3, 5]])
     assert words[1:4, ...].sentences.shape[0] == 3
+    np.testing.assert_array_equal(words[[0, 2], [5, 7]], plain[[0, 2], [5, 7]])  # beats, not records
+    assert type(words[[0, 2], [5, 7]]) is np.ndarray
     assert type(words + 1) is np.ndarray and type(words == -1) is np.ndarray and type(words[0]) is np.ndarray
     assert not words.copy().has_provenance
     restored = pickle.loads(pickle.dumps(words))
