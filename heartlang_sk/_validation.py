@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import validate_data
 
+from .preprocessing.settings import check_preprocessing
 from .sentences import ECGSentences
+from .stage_outputs import _StageOutput, refusal
 
 
 def beats_as_sentences(beats):
@@ -25,16 +27,23 @@ def check_sentences(estimator, X, reset):
     ``X`` is the output of a tokenizer, or a 2-D array of beats (each row one beat: a one-token
     sentence), which is what scikit-learn's common checks pass.
 
-    Fitting (``reset=True``) on sentences without a single beat is an error: there is nothing to
+    Fitting (``reset=True``) records the tokenizer settings of the sentences (``preprocessing_``,
+    ``None`` when unknown); later calls refuse sentences made with other settings
+    (:func:`~heartlang_sk.preprocessing.settings.check_preprocessing`).
+    Fitting on sentences without a single beat is an error: there is nothing to
     learn. Estimators whose model reads the whole sentence (``_checks_lead_count = True``) record
     the number of leads, ``n_leads_in_``, and refuse sentences with another number of leads.
     """
     name = type(estimator).__name__
+    if isinstance(X, _StageOutput):  # word indices or embeddings are never read as beats
+        raise ValueError(refusal(name, X))
     if isinstance(X, ECGSentences):
         if len(X) == 0:
             raise ValueError("no ECG sentences: got 0 records")
         n_leads = int(X.signals.shape[1])
+        preprocessing = getattr(X, "preprocessing", None)
         if reset:
+            estimator.preprocessing_ = None if preprocessing is None else dict(preprocessing)
             if not np.any(X.leads):
                 raise ValueError(f"{name}: none of the {len(X)} records has a detected beat (flat or "
                                  "beat-less signals); there is nothing to learn from")
@@ -47,9 +56,13 @@ def check_sentences(estimator, X, reset):
         elif getattr(estimator, "n_leads_in_", n_leads) != n_leads:
             raise ValueError(f"sentences have {n_leads} lead(s), but {name} was fitted on "
                              f"{estimator.n_leads_in_}-lead sentences")
+        else:
+            check_preprocessing(name, getattr(estimator, "preprocessing_", None), preprocessing)
         return X
     if isinstance(X, np.ndarray) and X.ndim == 3:
         raise ValueError("got a 3-D array: tokenize signals first (QRSTokenizer) and pass the "
                          "ECGSentences, or pass a 2-D array of beats (one beat per row)")
     beats = validate_data(estimator, X, reset=reset, dtype=np.float32)
+    if reset:
+        estimator.preprocessing_ = None  # rows of beats: how they were made is not known
     return beats_as_sentences(beats)

@@ -53,6 +53,11 @@ class ECGSentences:
         read by :func:`~heartlang_sk.preprocessing.pool_windows` to pool embeddings per record.
     window_starts : ndarray of shape (n_records,), float, optional
         For windowed sentences: the second of the source record each window starts at.
+    preprocessing : dict or None, default=None
+        The tokenizer settings that made the sentences (sampling rate in, band-pass, normalisation,
+        truncation, ``t``, ``l``; see :mod:`heartlang_sk.preprocessing.settings`), stamped by the
+        tokenizer and kept by indexing, joining, pickles and sentence stores. Models fitted on the
+        sentences record them and refuse sentences made otherwise. ``None``: unknown.
 
     Attributes
     ----------
@@ -80,13 +85,13 @@ class ECGSentences:
     """
 
     __slots__ = ("signals", "r_peaks", "starts", "stops", "leads", "n_beats", "n_dropped",
-                 "detection_leads", "t", "sampling_rate", "record_ids", "window_starts")
+                 "detection_leads", "t", "sampling_rate", "preprocessing", "record_ids", "window_starts")
 
     #: Optional per-sentence arrays (``None`` when absent), selected and joined with the sentences.
     WINDOW_ARRAYS = ("record_ids", "window_starts")
 
     def __init__(self, signals, r_peaks, starts, stops, leads, n_beats, n_dropped,
-                 detection_leads=None, t=96, sampling_rate=100.0, *, record_ids=None,
+                 detection_leads=None, t=96, sampling_rate=100.0, preprocessing=None, *, record_ids=None,
                  window_starts=None):
         self.signals = signals
         self.r_peaks = r_peaks
@@ -99,6 +104,7 @@ class ECGSentences:
                                 else detection_leads)
         self.t = int(t)
         self.sampling_rate = float(sampling_rate)
+        self.preprocessing = None if preprocessing is None else dict(preprocessing)
         self.record_ids = _as_record_ids(record_ids)
         self.window_starts = window_starts
         n = len(signals)
@@ -112,10 +118,11 @@ class ECGSentences:
                              f"shape {np.shape(self.window_starts)}")
 
     def __setstate__(self, state):
-        # Sentences pickled before record_ids and window_starts existed load with them as None.
+        # Sentences pickled before record_ids, window_starts and preprocessing existed load with
+        # them as None (unknown).
         if isinstance(state, tuple):  # (__dict__, __slots__ values), pickle's default for slots
             state = {**(state[0] or {}), **(state[1] or {})}
-        for name in self.WINDOW_ARRAYS:
+        for name in (*self.WINDOW_ARRAYS, "preprocessing"):
             setattr(self, name, None)
         for name, value in state.items():
             setattr(self, name, value)
@@ -159,7 +166,7 @@ class ECGSentences:
         return ECGSentences(
             self.signals[key], self.r_peaks[key], self.starts[key], self.stops[key],
             self.leads[key], self.n_beats[key], self.n_dropped[key], self.detection_leads[key],
-            self.t, self.sampling_rate,
+            self.t, self.sampling_rate, self.preprocessing,
             **{name: None if getattr(self, name) is None else getattr(self, name)[key]
                for name in self.WINDOW_ARRAYS},
         )
@@ -206,7 +213,7 @@ class ECGSentences:
         """
         return ECGSentences(
             self.signals, self.r_peaks, self.starts, self.stops, self.leads, self.n_beats,
-            self.n_dropped, self.detection_leads, self.t, self.sampling_rate,
+            self.n_dropped, self.detection_leads, self.t, self.sampling_rate, self.preprocessing,
             record_ids=record_ids,
             window_starts=None if window_starts is None else np.asarray(window_starts, np.float64),
         )
@@ -321,6 +328,7 @@ class ECGSentences:
             if (part.shape[1:], part.sampling_rate, part.signals.shape[1]) != (
                     first.shape[1:], first.sampling_rate, first.signals.shape[1]):
                 raise ValueError("cannot concatenate sentences of different l, t, leads or rate")
+        preprocessing = _joined_preprocessing([p.preprocessing for p in parts])
         join = np.concatenate
         if signals is None:
             n_samples = max(p.signals.shape[2] for p in parts)
@@ -337,7 +345,7 @@ class ECGSentences:
                    join([p.starts for p in parts]), join([p.stops for p in parts]),
                    join([p.leads for p in parts]), join([p.n_beats for p in parts]),
                    join([p.n_dropped for p in parts]), join([p.detection_leads for p in parts]),
-                   first.t, first.sampling_rate, **windows)
+                   first.t, first.sampling_rate, preprocessing, **windows)
 
 
 def _as_record_ids(record_ids):
@@ -357,3 +365,22 @@ def _as_record_ids(record_ids):
             raise ValueError(f"ECGSentences.record_ids must be integers or strings, got {ids.dtype}")
         ids = ids.astype(str)
     return ids
+
+
+def _joined_preprocessing(settings):
+    """The settings of joined sentences: refuses parts made with other token-changing settings."""
+    from .preprocessing.settings import _differences, normalise_settings
+
+    known = [normalise_settings(s) for s in settings if s is not None]
+    if not known:
+        return None
+    if len(known) < len(settings):
+        raise ValueError("cannot join sentences of known and unknown tokenizer settings (preprocessing=None)")
+    first = known[0]
+    for other in known[1:]:
+        differences = _differences(first, other)
+        if differences:
+            key, a, b = differences[0]
+            raise ValueError(f"cannot join sentences made with other tokenizer settings: {key}={a!r} and {b!r}")
+    # recorded-only settings (e.g. the input sampling rate) that differ become None: mixed
+    return {key: value if all(k.get(key) == value for k in known) else None for key, value in first.items()}

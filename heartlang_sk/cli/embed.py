@@ -19,7 +19,10 @@ def add_parser(commands, inputs):
                                           f"{DEFAULT_OUT}/embeddings.csv"), inputs],
         help="one vector per record from a pre-trained encoder",
         description="Embed saved sentences, or raw records tokenized on the fly, with the frozen "
-                    "encoder of a saved pretrainer.")
+                    "encoder of a saved pretrainer. Raw records are tokenized with the tokenizer "
+                    "settings the pretrainer was trained with (band-pass, normalisation, truncation, "
+                    "t, l) unless --bandpass or --normalize is given; sentences made with other "
+                    "settings are refused.")
     embed.add_argument("input", help="the sentences/ folder from 'tokenize', a folder of WFDB "
                                      "records or a .npy array")
     encoder = embed.add_mutually_exclusive_group(required=True)
@@ -68,10 +71,17 @@ def _embed(args):
             X, rate, names = read_records(source, args.sampling_rate, args.max_records, verbose)
         _check_finite(X, names)
         tokenizer = _tokenizer(rate, args, verbose, args.bandpass)
+        trained_with = getattr(pretrainer, "preprocessing_", None)
         if official and args.bandpass is None:
             from ..preprocessing.tokenizer import QRSTokenizer
 
             tokenizer = QRSTokenizer.official(rate, normalize=tokenizer.normalize, verbose=verbose)
+        elif trained_with is not None and args.bandpass is None and args.normalize is None:
+            from ..preprocessing.settings import tokenizer_for
+
+            tokenizer = tokenizer_for(trained_with, rate).set_params(verbose=verbose)
+            _stage(f"      tokenizing with the pretrainer's settings: bandpass={tokenizer.bandpass}, "
+                   f"normalize={tokenizer.normalize}, truncation={tokenizer.truncation!r}", start)
         sentences = tokenizer.fit_transform(X)
         if args.window is not None:
             sentences = windows.mark(sentences)

@@ -161,7 +161,16 @@ def _evaluate(args):
     models = {}
     sentences = None
     if pretrainer is not None or "random-init" in args.baselines:
-        sentences = _tokenizer(rate, args, verbose, bandpass).fit_transform(X)
+        tokenizer = _tokenizer(rate, args, verbose, bandpass)
+        trained_with = getattr(pretrainer, "preprocessing_", None)
+        if trained_with is not None and args.bandpass == "auto" and getattr(args, "normalize", None) is None:
+            # The pre-trained encoder reads sentences made as its training sentences were.
+            from ..preprocessing.settings import tokenizer_for
+
+            tokenizer = tokenizer_for(trained_with, rate).set_params(verbose=verbose)
+            print(f"tokenizing with the pretrainer's settings: bandpass={tokenizer.bandpass}, "
+                  f"normalize={tokenizer.normalize}, truncation={tokenizer.truncation!r}")
+        sentences = tokenizer.fit_transform(X)
     if pretrainer is not None:
         models["heartlang"] = (_embedder(pretrainer, sentences, args), True)
     if official is not None:

@@ -3,7 +3,9 @@
 A sentence store is a folder holding the arrays of an :class:`~heartlang_sk.ECGSentences` as ``.npy``
 files (``signals.npy``, ``r_peaks.npy``, ...; ``record_ids.npy`` and ``window_starts.npy`` too for
 windows of long records) and a small ``header.json`` (format, number of records, ``t``, sampling
-rate, dtypes and shapes, which lists the arrays present). :func:`tokenize_to_store` streams records from disk through
+rate, the tokenizer settings that made the sentences (``preprocessing``; absent from stores written
+before they were recorded, which load with ``preprocessing=None``), dtypes and shapes, which lists
+the arrays present). :func:`tokenize_to_store` streams records from disk through
 a tokenizer chunk by chunk, in parallel through joblib, and appends each chunk's sentences to the
 store, so neither the records nor the sentences are ever held in memory at once.
 :meth:`ECGSentences.load(path, mmap_mode="r") <heartlang_sk.ECGSentences.load>` opens the store
@@ -45,6 +47,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 
+from ..preprocessing.settings import normalise_settings
 from ..sentences import ECGSentences
 from .atomic import temporary_path, write_error
 
@@ -107,6 +110,7 @@ class _StoreWriter:
 
     def _open(self, sentences):
         self.t, self.sampling_rate = sentences.t, sentences.sampling_rate
+        self.preprocessing = sentences.preprocessing
         self.layouts = {name: (np.asarray(getattr(sentences, name)).dtype,
                                np.shape(getattr(sentences, name))[1:])
                         for name in self._present(sentences)}
@@ -142,6 +146,9 @@ class _StoreWriter:
         elif (sentences.t, sentences.sampling_rate) != (self.t, self.sampling_rate):
             raise ValueError(f"chunk has t={sentences.t}, sampling_rate={sentences.sampling_rate:g}; "
                              f"the store t={self.t}, sampling_rate={self.sampling_rate:g}")
+        if sentences.preprocessing != self.preprocessing:
+            raise ValueError(f"chunk was made with tokenizer settings {sentences.preprocessing}, the store "
+                             f"with {self.preprocessing}")
         if set(self._present(sentences)) != set(self.layouts):
             raise ValueError(f"chunk has arrays {sorted(self._present(sentences))}, the store "
                              f"{sorted(self.layouts)}: give every chunk record_ids and "
@@ -175,7 +182,7 @@ class _StoreWriter:
                 file.close()
         header = {
             "format": STORE_FORMAT, "version": STORE_VERSION, "n_records": self.n_records,
-            "t": self.t, "sampling_rate": self.sampling_rate,
+            "t": self.t, "sampling_rate": self.sampling_rate, "preprocessing": self.preprocessing,
             "arrays": {name: {"dtype": np.lib.format.dtype_to_descr(dtype),
                               "shape": [self.n_records, *tail]}
                        for name, (dtype, tail) in self.layouts.items()},
@@ -253,7 +260,8 @@ def load_sentences(path, mmap_mode="r"):
             raise ValueError(f"{name}.npy in {path} has {len(array)} records, header.json says "
                              f"{n_records}")
         arrays[name] = array
-    return ECGSentences(**arrays, t=header["t"], sampling_rate=header["sampling_rate"])
+    return ECGSentences(**arrays, t=header["t"], sampling_rate=header["sampling_rate"],
+                        preprocessing=normalise_settings(header.get("preprocessing")))
 
 
 def release_mapped_pages(sentences):

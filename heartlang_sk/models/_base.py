@@ -15,6 +15,12 @@ The fit skeleton a subclass writes::
     seed = self._seed()
     self._fit_module(Objective, module_params, sentences, dataset, seed, validation)
     ...  # fitted attributes from self.net_
+
+A fitted estimator keeps what inference needs: ``_fit_module`` ends by dropping the optimizer's
+state and the modules' training-only buffers (:mod:`heartlang_sk.training.inference_state`), and
+fitted attributes that are views of the net (``_net_views``) are pickled once, inside the net. To
+resume a run exactly, use ``checkpoint_dir``; training a fitted net further (``net_.partial_fit``,
+``init_from``) restarts the optimizer.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from .._param_validation import Boolean, Estimator, Integer, Options, PathLike, 
 from ..io.model_files import load_model, register_model_class, save_model
 from ..training.checkpoints import check_resumable, run_fingerprint, write_run_file
 from ..training.distributed import make_net
+from ..training.inference_state import drop_training_state
 from ..training.net import WarmupCosine, history_frame, resolve_device, torch_seed
 
 __all__ = ["NeuralEstimator", "is_fitted", "share_fitted_params"]
@@ -101,6 +108,9 @@ class NeuralEstimator(BaseEstimator):
     _logged_terms = ()
     _optimizer_betas = (0.9, 0.999)
     _frozen_params = ()
+    #: Fitted attributes that are views of ``net_`` (e.g. its encoder): left out of pickles, where
+    #: the net holds them already, and set again by :meth:`_restore_derived` on load.
+    _net_views = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -119,6 +129,15 @@ class NeuralEstimator(BaseEstimator):
             if name != "self" and parameter.default is not inspect.Parameter.empty:
                 state.setdefault(name, parameter.default)
         super().__setstate__(state)
+        if "net_" in self.__dict__ and not all(name in self.__dict__ for name in self._net_views):
+            self._restore_derived()
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # object.__getstate__ gives __dict__ itself
+        if "net_" in state:
+            for name in self._net_views:
+                state.pop(name, None)
+        return state
 
     # -- files that load no code ------------------------------------------------------------------
     def save_weights(self, path):
@@ -139,7 +158,8 @@ class NeuralEstimator(BaseEstimator):
         return load_model(path, device=device, expected=cls)
 
     def _restore_derived(self):
-        """Set fitted attributes that are views into ``net_`` after loading a model file."""
+        """Set fitted attributes that are views into ``net_`` (``_net_views``): after fit, after
+        unpickling, after loading a model file."""
 
     # -- the fit skeleton --------------------------------------------------------------------------
     def _check_params(self):
@@ -204,4 +224,5 @@ class NeuralEstimator(BaseEstimator):
         if remaining > 0:
             net.partial_fit(dataset, epochs=remaining)
         self.history_ = history_frame(net)
+        drop_training_state(net)
         return net

@@ -325,6 +325,7 @@ class NormEMAQuantizer(nn.Module):
         int
             Number of words re-seeded (0 when none is dead or nothing was seen yet).
         """
+        self.restore_training_buffers()
         n_avail = int(min(int(self._recent_count), self.restart_buffer_size))
         dead = self.dead_words()
         self._use_since_check.zero_()
@@ -346,6 +347,40 @@ class NormEMAQuantizer(nn.Module):
         self.cluster_size[dead] = mass
         self.n_restarted += n_dead
         return n_dead
+
+    # ------------------------------------------------------- training state
+    def release_training_buffers(self):
+        """Free what only training reads: the EMA sums ``embed_sum`` and the restart pool.
+
+        Encoding and lookup need only ``codebook``; a fitted model saved without these buffers is
+        a third of the size. A later update rebuilds them (:meth:`restore_training_buffers`).
+        """
+        self.embed_sum = self.embed_sum.new_zeros(0, self.word_dim)
+        self._recent = self._recent.new_zeros(0, self.word_dim)
+        self._recent_count.zero_()
+
+    @torch.no_grad()
+    def restore_training_buffers(self):
+        """Rebuild released training buffers before an update.
+
+        The EMA sums restart as each word's direction times its smoothed EMA count (the exact
+        sums' norms are not kept: the next updates weigh old and new vectors slightly otherwise);
+        the restart pool starts empty. A no-op when nothing was released.
+        """
+        if self.embed_sum.shape[0] != self.n_words:
+            total = self.cluster_size.sum()
+            smoothed = (self.cluster_size + self.eps) / (total + self.n_words * self.eps) * total
+            self.embed_sum = self.codebook * smoothed[:, None]
+        if self._recent.shape[0] != self.restart_buffer_size:
+            self._recent = self.codebook.new_zeros(self.restart_buffer_size, self.word_dim)
+            self._recent_count.zero_()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A state saved with released buffers (or a full one loaded into a released module).
+        incoming = state_dict.get(prefix + "embed_sum")
+        if incoming is not None and incoming.shape != self.embed_sum.shape:
+            self.embed_sum = self.embed_sum.new_zeros(incoming.shape)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # ----------------------------------------------------------------- forward
     def forward(self, z, valid=None, update=None):
@@ -379,6 +414,8 @@ class NormEMAQuantizer(nn.Module):
 
         with torch.autocast(z.device.type, enabled=False):
             zn = F.normalize(flat.float(), dim=1)
+            if update:
+                self.restore_training_buffers()
             if update and not bool(self.initialized) and zn.shape[0] > 0:
                 self._init_from_data(zn.detach())
             indices, _ = cosine_nearest(zn.detach(), self.codebook, self.max_elements)

@@ -15,6 +15,7 @@ from .qrs import detect_qrs_batch
 from ._plausibility import rate_warning
 from ._signals import PROCESSING_RATE, as_records, check_sampling_rate, resample, resampling_ratio
 from ._segmentation import TRUNCATION_MODES, beat_bounds, sentence_layout
+from .settings import tokenizer_settings
 from ..sentences import ECGSentences
 
 __all__ = ["QRSTokenizer"]
@@ -264,7 +265,8 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
         Returns
         -------
         ECGSentences
-            ``shape == (n_records, l, t)``.
+            ``shape == (n_records, l, t)``, stamped with this tokenizer's settings
+            (``preprocessing``, see :mod:`heartlang_sk.preprocessing.settings`).
         """
         check_is_fitted(self)
         self._check_params()
@@ -297,6 +299,7 @@ class QRSTokenizer(TransformerMixin, BaseEstimator):
             tables = (r_peaks, starts, stops, leads, n_beats, n_dropped, detection_leads)
             self._map_chunks(self._tokenize_beats, bounds, X, signals, *tables, flat_leads)
             sentences = ECGSentences(signals, *tables, self.t, PROCESSING_RATE)
+        sentences.preprocessing = tokenizer_settings(self)
         self._report(sentences, flat_leads)
         return sentences
 

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..._param_validation import Estimator, Integer, Options, Real
 from ..._validation import check_sentences
+from ...preprocessing.settings import check_preprocessing
 from ...training.net import SentenceDataset, amp_dtype, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
 from .ecgformer import ECGFORMER_SIZES
@@ -69,6 +70,9 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
         Class labels (single-label) or column indices (multi-label).
     multilabel_ : bool
         Whether ``y`` was a 2-D indicator matrix (one sigmoid per class).
+    preprocessing_ : dict or None
+        Tokenizer settings of the training sentences (``None``: unknown); sentences made with other
+        settings are refused, naming the setting.
     net_ : HeartLangNet
     history_ : pandas.DataFrame
         Per epoch: ``train_loss``, ``train_accuracy`` (exact match for multi-label), ...
@@ -190,6 +194,9 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
         """
         self._check_params()
         sentences = check_sentences(self, X, reset=True)
+        if self.pretrainer is not None and is_fitted(self.pretrainer):
+            check_preprocessing("HeartLangClassifier's pretrainer", getattr(self.pretrainer, "preprocessing_", None),
+                                self.preprocessing_)
         if y is None:
             raise ValueError("HeartLangClassifier requires y to be passed, but the target y is None")
         y = np.asarray(y)

@@ -8,15 +8,14 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..._validation import check_sentences
-from ...nn import masked_mean
 from ...io.model_files import load_model, register_model_class, save_model
+from ...preprocessing.settings import check_preprocessing
+from ...stage_outputs import ECGEmbeddings, ECGWords, WORKING_PIPELINE
 from .._base import is_fitted, share_fitted_params
+from ._embedding import POOLINGS, embed_sentences, pool
 from .pretrainer import HeartLangPretrainer
-from ...training.net import amp_dtype, device_batches, resolve_device
 
 __all__ = ["HeartLangEmbedder"]
-
-POOLINGS = ("mean", "cls", "lead")
 
 
 @register_model_class
@@ -30,7 +29,11 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         embedder (``clone``, ``GridSearchCV``, ``cross_val_score``) keeps the same fitted
         pretrainer instead of an unfitted copy. An unfitted pretrainer is cloned and fitted on the
         data in ``fit``; ``None`` means ``HeartLangPretrainer(max_epochs=0)``, a random-initialised
-        encoder (the no-pre-training baseline).
+        encoder (the no-pre-training baseline). Placed right after a ``HeartLangPretrainer`` step in
+        a Pipeline (``pretrainer=None``), the embedder uses that step's pretrainer, and with
+        ``pooling="mean"`` passes its embeddings on as they are (the same mean pooling); right
+        after an ``ECGVocabulary`` step, an unfitted ``pretrainer`` is trained with that step's
+        words. See :mod:`heartlang_sk.stage_outputs`.
     pooling : {"mean", "cls", "lead"}, default="mean"
         ``"mean"`` over the sentence's real tokens; ``"cls"`` the CLS token state (needs a
         pretrainer built with ``use_cls=True``); ``"lead"`` the mean over each lead's tokens,
@@ -51,6 +54,10 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
     n_leads_in_ : int
         The same number; sentences with another number of leads are refused by ``transform``.
     n_features_out_ : int
+    preprocessing_ : dict or None
+        Tokenizer settings of the fitted sentences (the pretrainer's); sentences made otherwise are
+        refused. ``heartlang_sk.preprocessing.settings.tokenizer_for(embedder, sampling_rate)``
+        tokenizes new raw records with them.
 
     See Also
     --------
@@ -110,17 +117,19 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         """
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
-        pretrainer = self.pretrainer if self.pretrainer is not None else HeartLangPretrainer(
-            max_epochs=0, random_state=0)
-        sentences = check_sentences(self, X, reset=True)
+        X, upstream = self._from_step(X)
+        pretrainer = upstream or self.pretrainer or HeartLangPretrainer(max_epochs=0, random_state=0)
+        sentences = check_sentences(self, X.sentences if isinstance(X, ECGWords) else X, reset=True)
         if not is_fitted(pretrainer):
-            pretrainer = clone(pretrainer).fit(sentences)
+            pretrainer = clone(pretrainer).fit(X)
         elif pretrainer.n_features_in_ != self.n_features_in_:
             raise ValueError(f"sentences have t={self.n_features_in_} samples per token, the "
                              f"pretrainer was trained with t={pretrainer.n_features_in_}")
         elif getattr(pretrainer, "n_leads_in_", self.n_leads_in_) != self.n_leads_in_:
             raise ValueError(f"sentences have {self.n_leads_in_} lead(s), but the pretrainer was trained "
                              f"on {pretrainer.n_leads_in_}-lead sentences")
+        check_preprocessing("HeartLangEmbedder's pretrainer", getattr(pretrainer, "preprocessing_", None),
+                            self.preprocessing_)
         if self.pooling == "cls" and not pretrainer.encoder_.use_cls:
             raise ValueError("pooling='cls' needs a pretrainer with use_cls=True")
         self.pretrainer_ = pretrainer
@@ -129,6 +138,35 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         self.n_features_out_ = dim * self.n_leads_ if self.pooling == "lead" else dim
         return self
 
+    def _from_step(self, X):
+        """``X`` and the pretrainer of the Pipeline step before, if that step was a pretrainer.
+
+        Word indices are passed on to an unfitted ``pretrainer`` (which trains on them);
+        embeddings of a ``HeartLangPretrainer`` step give their sentences and pretrainer. Any other
+        use of them is refused with the Pipeline that works.
+        """
+        name = type(self).__name__
+        if isinstance(X, ECGEmbeddings) and X.producer == "HeartLangPretrainer":
+            if X.sentences is None or X.pretrainer is None:
+                raise ValueError(f"{name} got embeddings without the sentences they came from (a copy or "
+                                 f"a computed array); pass the HeartLangPretrainer step's output as it is")
+            if self.pretrainer is not None and self.pretrainer is not X.pretrainer:
+                raise ValueError(f"{name} has pretrainer=... and follows a HeartLangPretrainer step: give "
+                                 f"the pretrainer once, as in {WORKING_PIPELINE}")
+            return X.sentences, X.pretrainer
+        if isinstance(X, ECGWords):
+            if not X.has_provenance:
+                raise ValueError(f"{name} got word indices without the sentences they name (a copy or a "
+                                 f"computed array); pass the ECGVocabulary step's output as it is")
+            if self.pretrainer is not None and is_fitted(self.pretrainer):
+                raise ValueError(f"{name}'s pretrainer is already fitted and does not read the words of the "
+                                 f"ECGVocabulary step before it: drop that step, as in make_pipeline("
+                                 f"QRSTokenizer(...), HeartLangEmbedder(pretrainer), LogisticRegression())")
+            if self.pretrainer is None:
+                raise ValueError(f"{name} follows an ECGVocabulary step, whose words only a "
+                                 f"HeartLangPretrainer reads; put one between them, as in {WORKING_PIPELINE}")
+        return X, None
+
     @torch.inference_mode()
     def transform(self, X):
         """One vector per record.
@@ -136,39 +174,29 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : ECGSentences or array-like of shape (n_beats, t)
+            Or, in a Pipeline, the output of the step before (see ``pretrainer``).
 
         Returns
         -------
-        ndarray of shape (n_records, n_features_out_), float32
-            All-padding sentences (no detected beat) embed to zeros.
+        ECGEmbeddings of shape (n_records, n_features_out_)
+            A float32 array; all-padding sentences (no detected beat) embed to zeros.
         """
         check_is_fitted(self, "pretrainer_")
+        if isinstance(X, ECGEmbeddings) and X.producer == "HeartLangPretrainer":
+            # The pretrainer step's own mean pooling is this one; embeddings of another pretrainer
+            # (or of a copy, as a Pipeline's memory cache holds) are recomputed from their sentences.
+            if self.pooling == "mean" and X.pretrainer is self.pretrainer_:
+                return ECGEmbeddings(np.asarray(X), pretrainer=self.pretrainer_, producer=type(self).__name__)
+        if isinstance(X, (ECGEmbeddings, ECGWords)) and X.sentences is not None:
+            X = X.sentences
         sentences = check_sentences(self, X, reset=False)
-        encoder = self.pretrainer_.encoder_
-        device = resolve_device(self.device)
-        encoder.to(device).eval()
-        dtype = amp_dtype(self.precision, device)
-        # One array filled batch by batch: keeping per-batch parts alive between the freed batch
-        # buffers fragments the C heap, and a long pass over a large store then creeps upwards.
-        embeddings = np.empty((len(sentences), self.n_features_out_), dtype=np.float32)
-        start = 0
-        for batch in device_batches(sentences, self.batch_size, device):
-            with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
-                                enabled=dtype is not None):
-                output = encoder(batch["tokens"], batch["leads"], batch["times"])
-            pooled = self._pool(output, batch["leads"]).float().cpu().numpy()
-            embeddings[start:start + len(pooled)] = pooled
-            start += len(pooled)
-        return embeddings
+        embeddings = embed_sentences(self.pretrainer_.encoder_, sentences, pooling=self.pooling,
+                                     n_leads=self.n_leads_, batch_size=self.batch_size, device=self.device,
+                                     precision=self.precision)
+        return ECGEmbeddings(embeddings, pretrainer=self.pretrainer_, producer=type(self).__name__)
 
     def _pool(self, output, leads):
-        hidden = output.hidden.float()
-        if self.pooling == "cls":
-            return output.cls
-        if self.pooling == "mean":
-            return masked_mean(hidden, output.padding_mask)
-        per_lead = [masked_mean(hidden, leads != lead) for lead in range(1, self.n_leads_ + 1)]
-        return torch.cat(per_lead, dim=1)
+        return pool(output, leads, self.pooling, self.n_leads_)
 
     def save_weights(self, path):
         """Write the fitted embedder (with its pre-trainer) to a ``.safetensors`` model file that loads

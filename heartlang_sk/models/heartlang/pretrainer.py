@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
-from sklearn.base import clone
+from sklearn.base import TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..._param_validation import Boolean, Estimator, Integer, Options, Real
 from ..._validation import check_sentences
+from ...stage_outputs import ECGEmbeddings, ECGWords, WORKING_PIPELINE
 from ...training.net import SentenceDataset, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
 from ..heartlang_official import estimator_hooks as official
 from ..heartlang_official.objectives import OfficialPretrainingObjective
+from ._embedding import embed_sentences
 from .objectives import MASK_UNITS, PretrainingObjective
 
 __all__ = ["HeartLangPretrainer"]
@@ -20,7 +23,7 @@ __all__ = ["HeartLangPretrainer"]
 _is_fitted = is_fitted  # the name other modules imported before the base class
 
 
-class HeartLangPretrainer(NeuralEstimator):
+class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
     """Pre-train the ST-ECGFormer encoder by predicting masked ECG words (HeartLang, paper §2.4).
 
     ``mask_ratio`` of every sentence's real beats (never padding) are replaced by a learnable mask
@@ -52,7 +55,8 @@ class HeartLangPretrainer(NeuralEstimator):
         Gives the target words. A fitted vocabulary is used as is (wrap it in
         ``sklearn.frozen.FrozenEstimator`` to keep it fitted through ``clone``); an unfitted one is
         cloned and fitted on the same sentences first. ``None`` is allowed only with
-        ``max_epochs=0``.
+        ``max_epochs=0``, or in a Pipeline right after an ``ECGVocabulary`` step, whose words and
+        sentences the pretrainer then trains on (see :mod:`heartlang_sk.stage_outputs`).
     size : {"tiny", "small", "base", "large", "released"}, default="tiny"
         ``"released"`` (only with ``architecture="official"``): the released model's width 768,
         12 blocks, 8 heads x 64, MLP 1,024.
@@ -115,6 +119,11 @@ class HeartLangPretrainer(NeuralEstimator):
         Samples per beat token (``t``).
     n_leads_in_ : int
         Leads of the training sentences; sentences with another number of leads are refused.
+    preprocessing_ : dict or None
+        Tokenizer settings of the training sentences (band-pass, normalisation, truncation, ``t``,
+        ``l``, input sampling rate; :mod:`heartlang_sk.preprocessing.settings`): sentences made with
+        other settings are refused; ``tokenizer_for(model, sampling_rate)`` tokenizes new records
+        with them. ``None`` when the training sentences did not carry them.
 
     See Also
     --------
@@ -186,11 +195,17 @@ class HeartLangPretrainer(NeuralEstimator):
     _frozen_params = ("vocabulary", "init_from")
     _checks_lead_count = True
 
-    def _check_params(self):
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def _check_params(self, words_given=False):
         super()._check_params()
-        if self.vocabulary is None and self.max_epochs > 0:
-            raise ValueError("pre-training needs a vocabulary (an ECGVocabulary) for its target words;"
-                             " vocabulary=None is only for max_epochs=0 (random-initialised encoder)")
+        if self.vocabulary is None and self.max_epochs > 0 and not words_given:
+            raise ValueError("pre-training needs a vocabulary (an ECGVocabulary) for its target words,"
+                             " as a parameter or as the Pipeline step before, as in " + WORKING_PIPELINE +
+                             "; vocabulary=None is only for max_epochs=0 (random-initialised encoder)")
         if self.init_from is not None and not is_fitted(self.init_from):
             raise ValueError("init_from must be a fitted HeartLangPretrainer")
         if self.init_from is not None and getattr(self.init_from, "architecture", "heartlang") != self.architecture:
@@ -213,6 +228,8 @@ class HeartLangPretrainer(NeuralEstimator):
         Parameters
         ----------
         X : ECGSentences or array-like of shape (n_beats, t)
+            Or, in a Pipeline, the word indices of an ``ECGVocabulary`` step (:class:`ECGWords`):
+            the pretrainer trains on their sentences with their vocabulary.
         y : ignored
         validation_sentences : ECGSentences, optional
             Fixed validation set (``valid_*`` history columns).
@@ -221,14 +238,18 @@ class HeartLangPretrainer(NeuralEstimator):
         -------
         self
         """
-        self._check_params()
+        X, words = self._words_from_step(X)
+        self._check_params(words_given=words is not None)
         sentences = check_sentences(self, X, reset=True)
         seed = self._seed()
-        vocabulary = self.vocabulary
+        vocabulary = self.vocabulary if words is None else words.vocabulary
         if vocabulary is not None and not is_fitted(vocabulary):
-            vocabulary = clone(vocabulary).fit(sentences)
+            vocabulary = clone(vocabulary)
+            words = vocabulary.fit_transform(sentences)
         self.vocabulary_ = vocabulary
-        words = None if vocabulary is None else vocabulary.transform(sentences)
+        if words is None and vocabulary is not None:
+            words = vocabulary.transform(sentences)
+        words = None if words is None else np.asarray(words)
         n_words = 1 if vocabulary is None else int(vocabulary.codebook_.shape[0])
         validation = None
         if validation_sentences is not None:
@@ -244,12 +265,54 @@ class HeartLangPretrainer(NeuralEstimator):
         self._fit_module(objective, module_params, sentences, SentenceDataset(sentences, words=words),
                          seed, validation_split(validation, self.valid_fraction, seed),
                          initial_state=None if self.init_from is None else self._copy_initial_weights)
-        self.encoder_ = self.net_.module_.model.encoder
+        self._restore_derived()
         self.embed_dim_ = int(self.encoder_.embed_dim)
         return self
 
+    _net_views = ("encoder_",)
+
     def _restore_derived(self):
         self.encoder_ = self.net_.module_.model.encoder
+
+    def _words_from_step(self, X):
+        """``(sentences, words)`` for word indices from an ``ECGVocabulary`` step, else ``(X, None)``."""
+        if not isinstance(X, ECGWords):
+            return X, None
+        if not X.has_provenance:
+            raise ValueError("HeartLangPretrainer got word indices without the sentences they name (a copy "
+                             "or a computed array); pass the ECGVocabulary step's output as it is")
+        if self.vocabulary is not None and self.vocabulary is not X.vocabulary:
+            raise ValueError("HeartLangPretrainer has vocabulary=... and follows an ECGVocabulary step: give "
+                             "the vocabulary once, as the step before (" + WORKING_PIPELINE + ") or as the "
+                             "parameter (make_pipeline(QRSTokenizer(...), HeartLangPretrainer(ECGVocabulary()),"
+                             " LogisticRegression()))")
+        return X.sentences, X
+
+    @torch.inference_mode()
+    def transform(self, X):
+        """Embed with the pre-trained encoder, mean-pooled: the pretrainer as a Pipeline step.
+
+        The same vectors as ``HeartLangEmbedder(self).fit(X).transform(X)``, so that
+        ``make_pipeline(QRSTokenizer(...), HeartLangPretrainer(ECGVocabulary()), LogisticRegression())``
+        pre-trains and probes in one go.
+
+        Parameters
+        ----------
+        X : ECGSentences, ECGWords or array-like of shape (n_beats, t)
+
+        Returns
+        -------
+        ECGEmbeddings of shape (n_records, embed_dim_)
+            A float32 array that also carries the sentences and this pretrainer, so that a
+            ``HeartLangEmbedder`` step after this one can pool otherwise.
+        """
+        check_is_fitted(self, "net_")
+        if isinstance(X, ECGWords) and X.has_provenance:
+            X = X.sentences
+        sentences = check_sentences(self, X, reset=False)
+        embeddings = embed_sentences(self.encoder_, sentences, batch_size=self.batch_size, device=self.net_.device,
+                                     precision=self.precision)
+        return ECGEmbeddings(embeddings, sentences=sentences, pretrainer=self, producer=type(self).__name__)
 
     def _copy_initial_weights(self, module):
         source = self.init_from.net_.module_.model

@@ -12,12 +12,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..._param_validation import Boolean, Integer, Options, Real
 from ..._validation import check_sentences
+from ...stage_outputs import ECGWords
 from ...nn.quantizer import perplexity as usage_perplexity
 from ...training.callbacks import CodebookMonitor, EpochR2
 from ...training.net import SentenceDataset, device_batches, validation_split
 from .._base import NeuralEstimator
 from ..heartlang_official import estimator_hooks as official
 from ..heartlang_official.objectives import OfficialVocabularyObjective
+from ._vocabulary_size import warn_if_too_few_beats
 from .objectives import VocabularyObjective
 
 __all__ = ["ECGVocabulary"]
@@ -137,11 +139,20 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         Words used at least once by the training sentences.
     perplexity_ : float
         Perplexity of the word usage (``exp`` of its entropy): the effective vocabulary size.
+    train_r2_ : float
+        Reconstruction R² over the real beats of the training sentences, final model (the history's
+        ``train_r2`` is measured during each epoch, while the model changes). A fit on too few
+        beats for ``n_words`` warns with these numbers and a smaller ``n_words``.
     history_ : pandas.DataFrame
         Per epoch: every loss term, ``train_r2`` (and ``valid_*``), active words, utilisation,
         perplexity, words restarted, learning rate, duration.
     n_features_in_ : int
         Samples per beat token (``t``).
+    preprocessing_ : dict or None
+        Tokenizer settings of the training sentences (band-pass, normalisation, truncation, ``t``,
+        ``l``, input sampling rate; :mod:`heartlang_sk.preprocessing.settings`): sentences made with
+        other settings are refused; ``tokenizer_for(model, sampling_rate)`` tokenizes new records
+        with them. ``None`` when the training sentences did not carry them.
 
     See Also
     --------
@@ -264,6 +275,21 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         -------
         self
         """
+        self._fit(X, validation_sentences)
+        return self
+
+    def fit_transform(self, X, y=None, *, validation_sentences=None):
+        """Fit, then the word of every training beat (the words ``fit`` computes anyway).
+
+        Returns
+        -------
+        ECGWords of shape (n_records, l)
+            As :meth:`transform`.
+        """
+        return self._fit(X, validation_sentences)
+
+    def _fit(self, X, validation_sentences):
+        """Train; returns the training sentences' words."""
         self._check_params()
         sentences = check_sentences(self, X, reset=True)
         seed = self._seed()
@@ -273,16 +299,38 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         validation = validation_split(held_out, self.valid_fraction, seed)
         self._fit_module(self._objective(), self._module_params(sentences), sentences,
                          SentenceDataset(sentences), seed, validation)
-        self._set_fitted_state(sentences)
-        return self
+        return self._set_fitted_state(sentences)
+
+    _net_views = ("codebook_",)
+
+    def _restore_derived(self):
+        self.codebook_ = self.net_.module_.model.quantizer.codebook.detach().cpu().numpy().copy()
 
     def _set_fitted_state(self, sentences):
-        quantizer = self.net_.module_.model.quantizer
-        self.codebook_ = quantizer.codebook.detach().cpu().numpy().copy()
-        words = self.transform(sentences)
+        self._restore_derived()
+        words, self.train_r2_ = self._words_and_r2(sentences)
         self.word_counts_ = np.bincount(words[words >= 0], minlength=self.n_words)
         self.n_active_words_ = int(np.count_nonzero(self.word_counts_))
         self.perplexity_ = float(usage_perplexity(torch.from_numpy(self.word_counts_)))
+        warn_if_too_few_beats(int(sentences.n_tokens.sum()), self.n_words, self.n_active_words_, self.train_r2_)
+        return words
+
+    @torch.inference_mode()
+    def _words_and_r2(self, sentences):
+        """Words of ``sentences`` and the reconstruction R² over their real beats, in one pass."""
+        model = self.net_.module_.model
+        parts, sse, total, total_sq, n = [], 0.0, 0.0, 0.0, 0
+        for batch in self._batches(sentences):
+            words = model.encode_indices(**batch)
+            beats = model.decode_indices(words, batch["leads"], batch["times"]).double()
+            real = batch["leads"] > 0
+            target = batch["tokens"][real].double()
+            sse += float(((beats[real] - target) ** 2).sum())
+            total, total_sq, n = total + float(target.sum()), total_sq + float((target ** 2).sum()), n + target.numel()
+            parts.append(words.cpu().numpy())
+        variance = total_sq / max(n, 1) - (total / max(n, 1)) ** 2
+        r2 = 1.0 - sse / n / variance if n and variance > 0 else float("nan")
+        return ECGWords(np.concatenate(parts), sentences=sentences, vocabulary=self), r2
 
     def _batches(self, X, batch_size=None):
         sentences = check_sentences(self, X, reset=False)
@@ -298,13 +346,18 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
 
         Returns
         -------
-        ndarray of shape (n_records, l), int64
-            Word index in ``[0, n_words)``; ``-1`` (:data:`PADDING_WORD`) at padding tokens.
+        ECGWords of shape (n_records, l)
+            The int64 array of word indices in ``[0, n_words)``, ``-1`` (:data:`PADDING_WORD`) at
+            padding tokens, carrying the sentences and this vocabulary, so that a
+            :class:`~heartlang_sk.HeartLangPretrainer` step after this one in a Pipeline trains on
+            them (see :mod:`heartlang_sk.stage_outputs`).
         """
         check_is_fitted(self, "net_")
+        sentences = check_sentences(self, X, reset=False)
         model = self.net_.module_.model
-        return np.concatenate([model.encode_indices(**batch).cpu().numpy()
-                               for batch in self._batches(X)])
+        words = np.concatenate([model.encode_indices(**batch).cpu().numpy()
+                                for batch in self._batches(sentences)])
+        return ECGWords(words, sentences=sentences, vocabulary=self)
 
     @torch.inference_mode()
     def reconstruct(self, X):
@@ -358,7 +411,7 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         vocab.net_.initialize()
         vocab.net_.module_.load_state_dict(payload["state_dict"])
         vocab.n_features_in_ = payload["n_features_in"]
-        vocab.codebook_ = vocab.net_.module_.model.quantizer.codebook.detach().cpu().numpy().copy()
+        vocab._restore_derived()
         vocab.word_counts_ = payload["word_counts"].numpy()
         vocab.n_active_words_ = int(np.count_nonzero(vocab.word_counts_))
         vocab.perplexity_ = float(usage_perplexity(payload["word_counts"]))
