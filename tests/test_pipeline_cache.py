@@ -23,10 +23,5 @@ def test_the_tokenizer_hashes_the_same_on_every_call():
     assert joblib.hash(clone(tokenizer)) == joblib.hash(clone(tokenizer))
 
 
-@pytest.mark.xfail(strict=True, reason="the fitted skorch nets keep the torch.Generator that "
-                   "shuffled their training batches (iterator_train__generator); joblib.hash of "
-                   "it changes from call to call, so Pipeline(memory=) never finds the embedder "
-                   "step again (examples/08_grid_search_cache.py). Setting it to None after fit "
-                   "makes the hash stable.")
 def test_a_fitted_embedder_hashes_the_same_on_every_call(embedder):
     assert joblib.hash(clone(embedder)) == joblib.hash(clone(embedder))

@@ -31,7 +31,14 @@ __all__ = ["drop_training_state"]
 
 
 def drop_training_state(net):
-    """Empty ``net``'s optimizer states and release its modules' training-only buffers, in place."""
+    """Empty ``net``'s optimizer states and release its modules' training-only buffers, in place.
+
+    The generator that shuffled the training batches goes too: its state changes whenever it is
+    pickled or hashed, which kept ``Pipeline(memory=...)`` from ever finding a fitted model's step
+    in its cache; a later ``partial_fit`` shuffles with torch's global generator instead.
+    """
+    if getattr(net, "iterator_train__generator", None) is not None:
+        net.iterator_train__generator = None
     for name in getattr(net, "_optimizers", ()):
         optimizer = getattr(net, name + "_", None)
         state = getattr(optimizer, "state", None)
