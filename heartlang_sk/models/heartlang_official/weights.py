@@ -23,10 +23,8 @@ official code always uses 64-wide heads, so ``heads = inner / 64`` unless the fi
 from __future__ import annotations
 
 import argparse
-import os
 import pickle
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
@@ -290,12 +288,7 @@ def write_official_checkpoint(model, path):
     path = Path(path)
     payload = {"model": {key: value.detach().cpu().clone() for key, value in model.state_dict().items()},
                _METADATA: {"heads": heads}}
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    from ...io.atomic import atomic_open
+
+    with atomic_open(path) as stream:  # a crash or a full disk keeps any previous file
+        torch.save(payload, stream)
