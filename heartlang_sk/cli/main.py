@@ -7,6 +7,8 @@
   evaluate    DATA [--pretrainer FILE]      -> PTB-XL probe results, ROC curves, report.md
   plot        [--sentences/--vocabulary/--pretrainer/--history FILE]  -> the standard PNGs
   demo        [--ptbxl PATH]                -> the whole job, results table, report.md
+  align       DATA                          -> aligner.joblib, history CSV (MELP ECG-report pre-training)
+  zeroshot    DATA --aligner FILE           -> per-class zero-shot scores CSV
 
 A user mistake prints one line (``heartlang-sk: error: ...``) and exits with status 2;
 ``--debug`` shows the traceback instead.
@@ -314,6 +316,10 @@ def build_parser():
     demo.add_argument("--map", default="pca", choices=("pca", "tsne"),
                       help="2-D projection of the vocabulary map (default pca)")
     demo.set_defaults(run=_demo)
+
+    from .melp import add_commands as add_melp_commands
+
+    add_melp_commands(commands, output, training)
     return parser
 
 
