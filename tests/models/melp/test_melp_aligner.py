@@ -62,12 +62,14 @@ def test_same_random_state_same_model(pairs, fitted):
     assert np.allclose(again.transform(S), fitted.transform(S), atol=1e-5)
 
 
-def test_aligned_space_separates_the_two_kinds_of_report(pairs):
-    S, reports, y = pairs
-    aligner = ECGReportAligner(**{**FAST, "max_epochs": 15, "lr": 2e-3}, losses=("global",)).fit(S, reports)
+def test_aligned_space_separates_the_two_kinds_of_report():
+    X, y = make_ecg(24, classes=["normal", "afib"], random_state=1)
+    reports = ["sinusrhythmus normales ekg" if c == "normal" else "vorhofflimmern" for c in y]
+    S = QRSTokenizer(sampling_rate=100).fit_transform(X)
+    aligner = ECGReportAligner(**{**FAST, "max_epochs": 40, "lr": 3e-3}, losses=("global",)).fit(S, reports)
     similarity = aligner.encode_ecg(S) @ aligner.encode_text(["sinusrhythmus normales ekg", "vorhofflimmern"]).T
     predicted = np.where(similarity[:, 1] > similarity[:, 0], "afib", "normal")
-    assert (predicted == y).mean() >= 0.8
+    assert (predicted == np.asarray(y)).mean() >= 0.8
 
 
 @pytest.mark.parametrize("bad, message", [

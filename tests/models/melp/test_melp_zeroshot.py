@@ -21,7 +21,7 @@ def setting():
     X, y = make_ecg(24, classes=["normal", "afib"], random_state=1)
     reports = ["sinusrhythmus normales ekg" if c == "normal" else "vorhofflimmern" for c in y]
     S = QRSTokenizer(sampling_rate=100).fit_transform(X)
-    aligner = ECGReportAligner(depth=1, text_depth=1, embed_dim=16, max_epochs=15, lr=2e-3, batch_size=8,
+    aligner = ECGReportAligner(depth=1, text_depth=1, embed_dim=16, max_epochs=40, lr=3e-3, batch_size=8,
                                losses=("global",), device="cpu", random_state=0).fit(S, reports)
     Y = np.stack([np.asarray(y) == "normal", np.asarray(y) == "afib"], axis=1).astype(int)
     return X, S, Y, aligner
@@ -38,7 +38,8 @@ def test_fit_learns_only_the_classes_and_scores_are_cosines(setting):
     proba = clf.predict_proba(S)
     assert ((proba > 0) & (proba < 1)).all()
     assert (clf.predict(S).sum(axis=1) >= 1).all()
-    assert not np.allclose(proba.sum(axis=1), 1)  # multi-label, not a softmax
+    three = ZeroShotECGClassifier(aligner, {**PROMPTS, "LAD": ["linkstyp"]}).fit(S).predict_proba(S)
+    assert not np.allclose(three.sum(axis=1), 1)  # independent per class, not a softmax
 
 
 def test_zero_shot_ranks_the_right_class_first_on_synthetic_ecg(setting):
