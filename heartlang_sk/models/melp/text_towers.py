@@ -154,13 +154,15 @@ class HuggingFaceReportTokenizer:
     path : str
         Folder of a saved ``transformers`` tokenizer.
     max_length : int, default=128
+        Longest token sequence; capped at the model's ``max_position_embeddings``.
     """
 
     def __init__(self, path, max_length=128):
         self.path = str(path)
-        self.max_length = max_length
         transformers = _import_transformers()
         self.tokenizer_ = transformers.AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+        config = transformers.AutoConfig.from_pretrained(self.path, local_files_only=True)
+        self.max_length = min(int(max_length), int(getattr(config, "max_position_embeddings", max_length)))
 
     def __getstate__(self):
         state = self.__dict__.copy()
