@@ -14,7 +14,7 @@ def test_align_then_zeroshot_on_ptbxl2k(ptbxl2k_path, tmp_path, capsys):
                    "--losses", "global,caption", "--device", "cpu", "--quiet", "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 0, printed
-    assert "102 of 259 records in folds [9] have a report" in printed
+    assert "103 of 259 records in folds [9] have a report" in printed
     history = pd.read_csv(out / "align_history.csv")
     assert {"train_global_loss", "train_caption_loss"} <= set(history.columns)
     status = main(["zeroshot", str(ptbxl2k_path), "--aligner", str(out / "aligner.joblib"), "--task", "rhythm",
