@@ -218,13 +218,12 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
 
     def _callbacks(self, validation):
         # Only the selected loss terms exist in the history.
-        logged = self._logged_terms
-        self._logged_terms = tuple(term for term in logged if not term[0].endswith("_loss")
+        self._logged_terms = tuple(term for term in type(self)._logged_terms if not term[0].endswith("_loss")
                                    or term[0][:-5] in self.losses)
         try:
             return super()._callbacks(validation)
         finally:
-            self._logged_terms = logged
+            del self._logged_terms  # back to the class's full list
 
     def _check_params(self):
         super()._check_params()
