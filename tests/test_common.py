@@ -96,6 +96,12 @@ def _fitted(estimator_class):
     data = X if takes_signals else QRSTokenizer(sampling_rate=100).fit_transform(X)
     if estimator_class.__module__.startswith("heartlang_sk.evaluation"):  # probes take embeddings
         data = X.reshape(len(X), -1)[:, ::100]
+    if estimator_class.__name__ == "ZeroShotECGClassifier":  # needs a fitted aligner and prompts
+        from heartlang_sk import ECGReportAligner
+
+        params["aligner"] = ECGReportAligner(depth=1, text_depth=1, max_epochs=1, random_state=0).fit(data, y)
+        params["prompts"] = {"normal": ["normal"], "afib": ["afib"]}
+        estimator, y = estimator_class(**params), None
     required = [p for p, v in signature.items() if p != "self" and v.default is inspect.Parameter.empty
                 and p not in params]
     if required:

@@ -7,6 +7,8 @@
   evaluate    DATA [--pretrainer FILE]      -> PTB-XL probe results, ROC curves, report.md
   plot        [--sentences/--vocabulary/--pretrainer/--history FILE]  -> the standard PNGs
   demo        [--ptbxl PATH]                -> the whole job, results table, report.md
+  align       DATA                          -> aligner.safetensors, history CSV (MELP ECG-report pre-training)
+  zeroshot    DATA --aligner FILE           -> per-class zero-shot scores CSV
 
 Models are written as .safetensors model files and sentences as a folder of .npy arrays, which load
 no code; a .joblib/.pkl file is opened only with --trust-pickle (a pickle runs the code it names).
@@ -21,7 +23,7 @@ import contextlib
 import sys
 import warnings
 
-from . import demo, embed, evaluate, plot, tokenize, train
+from . import demo, embed, evaluate, melp, plot, tokenize, train
 from ._options import _input_options, _output_options, _training_options
 
 __all__ = ["build_parser", "main"]
@@ -57,6 +59,7 @@ def build_parser():
     evaluate.add_parser(commands, output)
     plot.add_parser(commands, output)
     demo.add_parser(commands, output)
+    melp.add_commands(commands, output, training)
     return parser
 
 

@@ -14,6 +14,7 @@ __all__ = ["load_ptbxl2k"]
 
 _SIGNALS = "signals_100hz.npy"
 _LABELS = "labels.csv"
+_REPORTS = "reports.csv"
 
 
 def load_ptbxl2k(path, task="super", folds=None, drop_unlabelled=True, dtype=np.float32):
@@ -47,8 +48,10 @@ def load_ptbxl2k(path, task="super", folds=None, drop_unlabelled=True, dtype=np.
         One-hot labels, columns the task's classes (without the ``super_`` etc. prefix), index
         ``ecg_id``.
     meta : DataFrame
-        ``patient_id``, ``strat_fold`` and ``labelled``, indexed by ``ecg_id``; ``meta.attrs`` holds
-        ``task``, ``sampling_rate`` (100) and ``n_unlabelled``.
+        ``patient_id``, ``strat_fold`` and ``labelled``, indexed by ``ecg_id``; when ``reports.csv``
+        sits beside the arrays, also ``report`` (PTB-XL's free-text report, NaN for the records the
+        file does not cover). ``meta.attrs`` holds ``task``, ``sampling_rate`` (100),
+        ``n_unlabelled`` and, with reports, ``n_reports`` (selected records that have one).
 
     Raises
     ------
@@ -70,6 +73,8 @@ def load_ptbxl2k(path, task="super", folds=None, drop_unlabelled=True, dtype=np.
     ((248, 12, 1000), (248, 5))
     >>> meta.attrs["n_unlabelled"]  # 11 fold-9 records have no diagnostic label  # doctest: +SKIP
     11
+    >>> int(meta["report"].notna().sum())  # reports.csv covers 92 of them  # doctest: +SKIP
+    92
     """
     classes = _check_task(task)
     root = Path(path)
@@ -109,6 +114,10 @@ def load_ptbxl2k(path, task="super", folds=None, drop_unlabelled=True, dtype=np.
     meta = table.iloc[rows][["ecg_id", "patient_id", "strat_fold"]].set_index("ecg_id")
     meta["labelled"] = labelled
     meta.attrs.update(task=task, sampling_rate=100, n_unlabelled=n_unlabelled)
+    if (root / _REPORTS).is_file():
+        reports = pd.read_csv(root / _REPORTS, usecols=["ecg_id", "report"]).drop_duplicates("ecg_id")
+        meta["report"] = meta.index.map(reports.set_index("ecg_id")["report"])
+        meta.attrs["n_reports"] = int(meta["report"].notna().sum())
     Y = pd.DataFrame(np.nan_to_num(labels).astype(np.int8), index=meta.index, columns=list(classes))
     # Fancy indexing a memory map reads only the selected records.
     X = np.asarray(signals[rows], dtype=dtype)

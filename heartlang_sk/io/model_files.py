@@ -46,7 +46,11 @@ _MODEL_CLASSES = {}
 
 
 def register_model_class(cls):
-    """Allow ``cls`` in model files (a class decorator; neural estimators register themselves)."""
+    """Allow ``cls`` in model files (a class decorator; neural estimators register themselves).
+
+    An estimator is saved as its parameters and fitted attributes; any other registered class (a
+    fitted text tokenizer, say) as its instance attributes, which must be values a model file holds.
+    """
     _MODEL_CLASSES[cls.__name__] = cls
     return cls
 
@@ -87,7 +91,10 @@ class _Writer:
 
         if isinstance(value, pd.DataFrame):
             return {"frame": {str(c): [None if _isnan(v) else v for v in value[c].tolist()] for c in value.columns}}
-        if type(value).__name__ in _MODEL_CLASSES:
+        if _MODEL_CLASSES.get(type(value).__name__) is type(value):
+            if not hasattr(value, "get_params"):  # a registered plain object: its attributes
+                return {"object": type(value).__name__,
+                        "state": {k: self.value(v, f"{key}.{k}") for k, v in vars(value).items()}}
             return {"estimator": self.estimator(value, key)}
         raise TypeError(f"cannot save {key}: a {type(value).__name__} is not something a model file holds")
 
@@ -190,6 +197,14 @@ class _Reader:
             return pd.DataFrame(value["frame"])
         if "estimator" in value:
             return self.estimator(value["estimator"])
+        if "object" in value:
+            cls = _MODEL_CLASSES.get(value["object"])
+            if cls is None or hasattr(cls, "get_params"):
+                self.fail(f"class {value['object']!r} is not a heartlang-sk model class")
+            obj = cls.__new__(cls)
+            for attr, item in value["state"].items():
+                setattr(obj, attr, self.value(item))
+            return obj
         self.fail(f"unknown entry {sorted(value)}")
 
     def estimator(self, description, expected=None):
