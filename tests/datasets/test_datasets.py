@@ -290,7 +290,8 @@ def test_load_ptbxl2k_tasks(ptbxl2k_path, task):
     assert (Y.dtypes == np.int8).all() and (Y.sum(axis=1) > 0).all()
     assert Y.index.equals(meta.index) and meta.index.name == "ecg_id"
     assert {"patient_id", "strat_fold", "labelled"} <= set(meta.columns)
-    assert meta.attrs == {"task": task, "sampling_rate": 100, "n_unlabelled": N2K_UNLABELLED[task]}
+    reports = {"n_reports": meta.attrs["n_reports"]} if "report" in meta else {}
+    assert meta.attrs == {"task": task, "sampling_rate": 100, "n_unlabelled": N2K_UNLABELLED[task], **reports}
     if task == "form":
         assert n == 658
 
