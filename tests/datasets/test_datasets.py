@@ -290,7 +290,8 @@ def test_load_ptbxl2k_tasks(ptbxl2k_path, task):
     assert (Y.dtypes == np.int8).all() and (Y.sum(axis=1) > 0).all()
     assert Y.index.equals(meta.index) and meta.index.name == "ecg_id"
     assert {"patient_id", "strat_fold", "labelled"} <= set(meta.columns)
-    assert meta.attrs == {"task": task, "sampling_rate": 100, "n_unlabelled": N2K_UNLABELLED[task]}
+    assert meta.attrs == {"task": task, "sampling_rate": 100, "n_unlabelled": N2K_UNLABELLED[task],
+                          "n_reports": int(meta["report"].notna().sum())}  # reports.csv sits beside
     if task == "form":
         assert n == 658
 
