@@ -16,6 +16,18 @@ from ...training.net import amp_dtype, device_batches, resolve_device
 __all__ = ["HeartLangEmbedder"]
 
 POOLINGS = ("mean", "cls", "lead")
+POOLING_PARTS = ("mean", "cls", "lead", "std", "max")
+"""Parts a ``pooling`` may join with ``"+"`` (e.g. ``"mean+std+lead"``), concatenated in that order."""
+
+
+def pooling_parts(pooling):
+    """The parts of a ``pooling`` string, or a one-line ``ValueError`` naming the bad one."""
+    parts = pooling.split("+") if isinstance(pooling, str) else [pooling]
+    bad = [part for part in parts if part not in POOLING_PARTS]
+    if bad or len(set(parts)) != len(parts):
+        raise ValueError(f"pooling must be one of {POOLINGS} or distinct parts of {POOLING_PARTS} joined by "
+                         f"'+' (e.g. 'mean+std'), got {pooling!r}")
+    return parts
 
 
 class HeartLangEmbedder(TransformerMixin, BaseEstimator):
@@ -32,7 +44,10 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
     pooling : {"mean", "cls", "lead"}, default="mean"
         ``"mean"`` over the sentence's real tokens; ``"cls"`` the CLS token state (needs a
         pretrainer built with ``use_cls=True``); ``"lead"`` the mean over each lead's tokens,
-        concatenated over leads (``n_leads * D`` features).
+        concatenated over leads (``n_leads * D`` features). Beyond the paper, parts may be joined
+        with ``"+"`` and are concatenated: ``"std"`` (the standard deviation over real tokens, which
+        keeps beat-to-beat variation that the mean averages away) and ``"max"``, e.g.
+        ``"mean+std"`` or ``"mean+std+lead"`` (form and rhythm together).
     batch_size : int, default=128
     device : str, default="auto"
         Inference device; ``"auto"`` uses CUDA when available.
@@ -96,8 +111,7 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        parts = pooling_parts(self.pooling)
         pretrainer = self.pretrainer if self.pretrainer is not None else HeartLangPretrainer(
             max_epochs=0, random_state=0)
         sentences = check_sentences(self, X, reset=True)
@@ -109,12 +123,12 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         elif getattr(pretrainer, "n_leads_in_", self.n_leads_in_) != self.n_leads_in_:
             raise ValueError(f"sentences have {self.n_leads_in_} lead(s), but the pretrainer was trained "
                              f"on {pretrainer.n_leads_in_}-lead sentences")
-        if self.pooling == "cls" and not pretrainer.encoder_.use_cls:
+        if "cls" in parts and not pretrainer.encoder_.use_cls:
             raise ValueError("pooling='cls' needs a pretrainer with use_cls=True")
         self.pretrainer_ = pretrainer
         self.n_leads_ = int(sentences.signals.shape[1])
         dim = pretrainer.embed_dim_
-        self.n_features_out_ = dim * self.n_leads_ if self.pooling == "lead" else dim
+        self.n_features_out_ = sum(dim * self.n_leads_ if part == "lead" else dim for part in parts)
         return self
 
     @torch.inference_mode()
@@ -140,10 +154,13 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         # buffers fragments the C heap, and a long pass over a large store then creeps upwards.
         embeddings = np.empty((len(sentences), self.n_features_out_), dtype=np.float32)
         start = 0
-        for batch in device_batches(sentences, self.batch_size, device):
+        needs_times = getattr(encoder, "rhythm", None) is not None
+        extra = {"beat_times": sentences.beat_times} if needs_times else {}
+        for batch in device_batches(sentences, self.batch_size, device, **extra):
             with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
                                 enabled=dtype is not None):
-                output = encoder(batch["tokens"], batch["leads"], batch["times"])
+                output = encoder(batch["tokens"], batch["leads"], batch["times"],
+                                 beat_times=batch.get("beat_times"))
             pooled = self._pool(output, batch["leads"]).float().cpu().numpy()
             embeddings[start:start + len(pooled)] = pooled
             start += len(pooled)
@@ -151,18 +168,34 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
 
     def _pool(self, output, leads):
         hidden = output.hidden.float()
-        if self.pooling == "cls":
-            return output.cls
-        if self.pooling == "mean":
+        pooled = [self._pool_part(part, hidden, output, leads) for part in pooling_parts(self.pooling)]
+        return pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=1)
+
+    def _pool_part(self, part, hidden, output, leads):
+        if part == "cls":
+            return output.cls.float()
+        if part == "mean":
             return masked_mean(hidden, output.padding_mask)
+        if part == "std":
+            mean = masked_mean(hidden, output.padding_mask)
+            return masked_mean((hidden - mean[:, None]) ** 2, output.padding_mask).sqrt()
+        if part == "max":
+            filled = hidden.masked_fill(output.padding_mask[..., None], float("-inf")).amax(dim=1)
+            return torch.where(torch.isfinite(filled), filled, torch.zeros_like(filled))
         per_lead = [masked_mean(hidden, leads != lead) for lead in range(1, self.n_leads_ + 1)]
         return torch.cat(per_lead, dim=1)
 
     def get_feature_names_out(self, input_features=None):
         """``heartlang0``, ``heartlang1``, ... (``heartlang_<lead>_<i>`` for lead pooling)."""
         check_is_fitted(self, "pretrainer_")
-        if self.pooling == "lead":
-            dim = self.pretrainer_.embed_dim_
-            return np.array([f"heartlang_lead{lead}_{i}" for lead in range(1, self.n_leads_ + 1)
-                             for i in range(dim)], dtype=object)
-        return np.array([f"heartlang{i}" for i in range(self.n_features_out_)], dtype=object)
+        dim = self.pretrainer_.embed_dim_
+        parts = pooling_parts(self.pooling)
+        if len(parts) == 1 and parts[0] != "lead":
+            return np.array([f"heartlang{i}" for i in range(self.n_features_out_)], dtype=object)
+        names = []
+        for part in parts:
+            if part == "lead":
+                names += [f"heartlang_lead{lead}_{i}" for lead in range(1, self.n_leads_ + 1) for i in range(dim)]
+            else:
+                names += [f"heartlang_{part}{i}" for i in range(dim)]
+        return np.array(names, dtype=object)
