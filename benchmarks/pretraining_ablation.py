@@ -54,6 +54,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import platform  # noqa: E402
 import shlex  # noqa: E402
 import sys  # noqa: E402
@@ -185,9 +186,13 @@ def fit_pretrainer(args, label, changes, seed, meta, S):
         vocabulary, **params).fit(S[train_rows], validation_sentences=S[held_rows]))
 
 
-def embeddings(pretrainer, S, train_rows, poolings=POOLINGS):
-    """Each pooling of ``poolings``, cut from one ``mean+std+lead`` pass of the encoder."""
-    full = probe._embed(pretrainer, "mean+std+lead", S, train_rows)
+def embeddings(pretrainer, S, train_rows, poolings=POOLINGS, cache=None, key=None):
+    """Each pooling of ``poolings``, cut from one ``mean+std+lead`` pass of the encoder (cached by ``key``)."""
+    if cache is not None:
+        full = probe.cached(cache, "ablation-embedding", probe._key(key), lambda: probe._embed(
+            pretrainer, "mean+std+lead", S, train_rows))["value"]
+    else:
+        full = probe._embed(pretrainer, "mean+std+lead", S, train_rows)
     dim = pretrainer.embed_dim_
     parts = {"mean": full[:, :dim], "std": full[:, dim:2 * dim], "lead": full[:, 2 * dim:]}
     return {pooling: np.hstack([parts[part] for part in pooling.split("+")]) for pooling in poolings}
@@ -205,8 +210,13 @@ def probe_auc(args, meta_all, runs):
             X, Y, meta, index = X[keep], Y[keep], meta[keep], index[keep]
             named = {f"{run}|{pooling}": Z[index] for run, by_pooling in runs.items()
                      for pooling, Z in by_pooling.items()}
-            result = evaluate_embedders(named, X, Y, meta, methods=("sklearn",),
-                                        fractions=tuple(args.fractions), seeds=tuple(args.probe_seeds))
+            # One cached probe per embedding (keyed by its values), so that a re-run with more runs
+            # probes only the new ones.
+            result = pd.concat([probe.cached(args.cache, "ablation-probe", probe._key(
+                name, hashlib.sha1(np.ascontiguousarray(Z).tobytes()).hexdigest(), task,
+                list(args.fractions), list(args.probe_seeds)), lambda name=name, Z=Z: evaluate_embedders(
+                    {name: Z}, X, Y, meta, methods=("sklearn",), fractions=tuple(args.fractions),
+                    seeds=tuple(args.probe_seeds)))["value"] for name, Z in named.items()], ignore_index=True)
         for _, r in result.iterrows():
             run, pooling = r.model.split("|")
             rows.append({"run": run, "task": task, "pooling": pooling, "regime": r.regime,
@@ -406,11 +416,12 @@ def main(argv=None):
     info = {f"vocab {label}": float(v["value"].history_["valid_r2"].iloc[-1])
             for label, v in vocabularies.items()}
     runs = {}
-    for (name, _, _, _), result in zip(jobs, fitted):
+    for (name, label, changes, _), result in zip(jobs, fitted):
         pre = result["value"]
         info[name] = {"cpu": result["cpu_seconds"],
                       "held_acc": float(pre.history_["valid_masked_accuracy"].iloc[-1])}
-        runs[name] = embeddings(pre, S, train_rows, args.poolings)
+        runs[name] = embeddings(pre, S, train_rows, args.poolings, args.cache,
+                                [name, label, changes, args.pretrain_epochs, args.pretrain_lr, len(S)])
     encodings = {"random-init": "second"}
     if any(reference_name(v) == "random-init-rhythm" for v in args.variants):
         encodings["random-init-rhythm"] = "rhythm"
@@ -418,11 +429,13 @@ def main(argv=None):
         for seed in args.random_init_seeds:
             pre = HeartLangPretrainer(None, size="tiny", depth=pargs.depth, max_epochs=0, random_state=seed,
                                       device="cpu", temporal_encoding=encoding).fit(S[train_rows])
-            runs[f"{name}@{seed}"] = embeddings(pre, S, train_rows, args.poolings)
+            runs[f"{name}@{seed}"] = embeddings(pre, S, train_rows, args.poolings, args.cache,
+                                                [name, seed, encoding, len(S), int(train_rows.sum())])
     if args.features:
         from heartlang_sk.baselines.features import ECGFeatures
 
-        features = ECGFeatures(sampling_rate=100).fit_transform(X)
+        features = probe.cached(args.cache, "ablation-features", probe._key(len(X), "ECGFeatures(100)"),
+                                lambda: ECGFeatures(sampling_rate=100).fit_transform(X))["value"]
         for name in [n for n in list(runs) if n.split("@")[0] in args.union]:
             runs[f"{name}+features"] = {"-": np.hstack([runs[name][args.union_pooling], features])}
         runs["features"] = {"-": features}
