@@ -63,6 +63,8 @@ class ECGSentences:
     ----------
     times : ndarray of shape (n_records, l), int16
         Second of each token's R peak, counted from 1; 0 for padding.
+    beat_times : ndarray of shape (n_records, l), float32
+        Time of each token's R peak in seconds, at the sampling resolution; 0 for padding.
     padding_mask : ndarray of shape (n_records, l), bool
         True where the token is padding.
     n_tokens : ndarray of shape (n_records,), int
@@ -231,6 +233,12 @@ class ECGSentences:
     def times(self):
         seconds = (self.r_peaks // self.sampling_rate).astype(np.int16) + 1
         return np.where(self.leads > 0, seconds, 0).astype(np.int16)
+
+    @property
+    def beat_times(self):
+        """R-peak time of each token in seconds (float32, the tokenizer's resolution); 0 for padding."""
+        seconds = self.r_peaks.astype(np.float32) / np.float32(self.sampling_rate)
+        return np.where(self.leads > 0, seconds, 0).astype(np.float32)
 
     @property
     def tokens(self):

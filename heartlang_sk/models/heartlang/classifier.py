@@ -148,6 +148,10 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
         if self.pretrainer is not None:
             if not is_fitted(self.pretrainer):
                 raise ValueError("pretrainer must be a fitted HeartLangPretrainer")
+            if getattr(self.pretrainer, "temporal_encoding", "second") != "second":
+                raise ValueError("fine-tuning an encoder pre-trained with temporal_encoding="
+                                 f"{self.pretrainer.temporal_encoding!r} is not supported yet; embed it with "
+                                 "HeartLangEmbedder and fit a classifier on the embeddings")
             return dict(self.pretrainer.net_.get_params()["module__encoder_config"],
                         use_cls=self.pooling == "cls")
         config = {"size": self.size, "t": sentences.t, "n_leads": max(12, sentences.signals.shape[1]),

@@ -35,9 +35,12 @@ from torch import nn
 
 from ...nn.attention import key_padding_attention_mask
 from ...nn.embedding import BeatConvStem, LeadTimeEmbedding, LinearStem
+from ...nn.rhythm import RhythmEmbedding
 from ...nn.transformer import TransformerBlock
 
-__all__ = ["ECGFormer", "ECGFormerOutput", "ECGFORMER_SIZES", "ecgformer_config", "resolve_ecgformer_config",
+TEMPORAL_ENCODINGS = ("second", "rhythm")
+
+__all__ = ["TEMPORAL_ENCODINGS", "ECGFormer", "ECGFormerOutput", "ECGFORMER_SIZES", "ecgformer_config", "resolve_ecgformer_config",
            "count_parameters"]
 
 ECGFORMER_SIZES = {
@@ -116,6 +119,11 @@ class ECGFormer(nn.Module):
         Std of the truncated-normal initialisation of linear layers,
         embeddings and special tokens (ViT/BEiT). As in BEiT, each block's
         output projections are further scaled by ``1 / sqrt(2 * layer_id)``.
+    temporal_encoding : {"second", "rhythm"}, default="second"
+        ``"second"``: the learnable embedding of the R peak's whole second (the paper).
+        ``"rhythm"``: that, plus :class:`~heartlang_sk.nn.rhythm.RhythmEmbedding` of each beat's
+        R-peak time (continuous) and RR intervals to its lead's neighbours; the forward pass then
+        needs ``beat_times``. A masked beat's own rhythm embedding is hidden with its waveform.
 
     Examples
     --------
@@ -133,8 +141,13 @@ class ECGFormer(nn.Module):
     def __init__(self, t=96, embed_dim=64, depth=4, num_heads=4, head_dim=16, mlp_dim=256, n_leads=12, max_time=64,
                  time_overflow="clamp", stem="conv", stem_channels=8, stem_kernel_size=15, stem_stride=8,
                  use_cls=False, use_mask_token=False, qkv_bias=True, dropout=0.0, attn_dropout=0.0, drop_path=0.0,
-                 rope_base=10000.0, norm_eps=1e-6, init_std=0.02):
+                 rope_base=10000.0, norm_eps=1e-6, init_std=0.02,
+                 temporal_encoding="second"):
         super().__init__()
+        if temporal_encoding not in TEMPORAL_ENCODINGS:
+            raise ValueError(f"temporal_encoding must be one of {TEMPORAL_ENCODINGS}, got {temporal_encoding!r}")
+        self.temporal_encoding = temporal_encoding
+        self.rhythm = RhythmEmbedding(embed_dim) if temporal_encoding == "rhythm" else None
         self.t = int(t)
         self.embed_dim = int(embed_dim)
         self.depth = int(depth)
@@ -201,7 +214,7 @@ class ECGFormer(nn.Module):
             if self.mask_token is None:
                 raise ValueError("mask_positions given but the model was built with use_mask_token=False")
 
-    def embed(self, tokens, leads, times, mask_positions=None):
+    def embed(self, tokens, leads, times, mask_positions=None, beat_times=None):
         """Input embedding of every token, before the transformer.
 
         ``stem(beat)`` (or the mask token where ``mask_positions`` is True)
@@ -212,6 +225,9 @@ class ECGFormer(nn.Module):
         tokens : torch.Tensor of shape (B, l, t)
         leads, times : torch.Tensor of shape (B, l), integer
         mask_positions : torch.Tensor of shape (B, l), bool, optional
+        beat_times : torch.Tensor of shape (B, l), float, optional
+            R-peak time of each token in seconds (``ECGSentences.beat_times``); needed by
+            ``temporal_encoding="rhythm"``.
 
         Returns
         -------
@@ -219,11 +235,18 @@ class ECGFormer(nn.Module):
         """
         self._check_inputs(tokens, leads, times, mask_positions)
         beats = self.stem(tokens.to(self.norm.weight.dtype))
+        rhythm = getattr(self, "rhythm", None)  # None in models saved before the option existed
+        if rhythm is not None:
+            if beat_times is None or beat_times.shape != leads.shape:
+                raise ValueError("this encoder has temporal_encoding='rhythm' and needs beat_times of shape "
+                                 f"{tuple(leads.shape)} (ECGSentences.beat_times), got "
+                                 f"{None if beat_times is None else tuple(beat_times.shape)}")
+            beats = beats + rhythm(beat_times, leads).to(beats.dtype)
         if mask_positions is not None:
             beats = torch.where(mask_positions.bool()[..., None], self.mask_token.to(beats.dtype), beats)
         return beats + self.lead_time(leads.long(), times.long())
 
-    def forward(self, tokens, leads, times, mask_positions=None):
+    def forward(self, tokens, leads, times, mask_positions=None, beat_times=None):
         """Encode ECG sentences.
 
         Parameters
@@ -236,13 +259,15 @@ class ECGFormer(nn.Module):
             Second of the beat's R peak (1..), 0 for padding.
         mask_positions : torch.Tensor of shape (B, l), bool, optional
             Tokens whose beat embedding is replaced by the mask token.
+        beat_times : torch.Tensor of shape (B, l), float, optional
+            R-peak time of each token in seconds (``temporal_encoding="rhythm"`` only).
 
         Returns
         -------
         ECGFormerOutput
             ``(hidden, cls, padding_mask)``.
         """
-        x = self.embed(tokens, leads, times, mask_positions)
+        x = self.embed(tokens, leads, times, mask_positions, beat_times)
         padding_mask = leads == 0
         key_padding = padding_mask
         if self.cls_token is not None:

@@ -12,10 +12,11 @@ from ...io.model_files import load_model, register_model_class, save_model
 from ...preprocessing.settings import check_preprocessing
 from ...stage_outputs import ECGEmbeddings, ECGWords, WORKING_PIPELINE
 from .._base import is_fitted, share_fitted_params
-from ._embedding import POOLINGS, embed_sentences, pool
+from ._embedding import POOLING_PARTS, POOLINGS, embed_sentences, pool, pooling_parts  # noqa: F401
 from .pretrainer import HeartLangPretrainer
 
 __all__ = ["HeartLangEmbedder"]
+
 
 
 @register_model_class
@@ -37,7 +38,10 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
     pooling : {"mean", "cls", "lead"}, default="mean"
         ``"mean"`` over the sentence's real tokens; ``"cls"`` the CLS token state (needs a
         pretrainer built with ``use_cls=True``); ``"lead"`` the mean over each lead's tokens,
-        concatenated over leads (``n_leads * D`` features).
+        concatenated over leads (``n_leads * D`` features). Beyond the paper, parts may be joined
+        with ``"+"`` and are concatenated: ``"std"`` (the standard deviation over real tokens, which
+        keeps beat-to-beat variation that the mean averages away) and ``"max"``, e.g.
+        ``"mean+std"`` or ``"mean+std+lead"`` (form and rhythm together).
     batch_size : int, default=128
     device : str, default="auto"
         Inference device; ``"auto"`` uses CUDA when available.
@@ -115,8 +119,7 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        parts = pooling_parts(self.pooling)
         X, upstream = self._from_step(X)
         pretrainer = upstream or self.pretrainer or HeartLangPretrainer(max_epochs=0, random_state=0)
         sentences = check_sentences(self, X.sentences if isinstance(X, ECGWords) else X, reset=True)
@@ -130,12 +133,12 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
                              f"on {pretrainer.n_leads_in_}-lead sentences")
         check_preprocessing("HeartLangEmbedder's pretrainer", getattr(pretrainer, "preprocessing_", None),
                             self.preprocessing_)
-        if self.pooling == "cls" and not pretrainer.encoder_.use_cls:
+        if "cls" in parts and not pretrainer.encoder_.use_cls:
             raise ValueError("pooling='cls' needs a pretrainer with use_cls=True")
         self.pretrainer_ = pretrainer
         self.n_leads_ = int(sentences.signals.shape[1])
         dim = pretrainer.embed_dim_
-        self.n_features_out_ = dim * self.n_leads_ if self.pooling == "lead" else dim
+        self.n_features_out_ = sum(dim * self.n_leads_ if part == "lead" else dim for part in parts)
         return self
 
     def _from_step(self, X):
@@ -212,8 +215,14 @@ class HeartLangEmbedder(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """``heartlang0``, ``heartlang1``, ... (``heartlang_<lead>_<i>`` for lead pooling)."""
         check_is_fitted(self, "pretrainer_")
-        if self.pooling == "lead":
-            dim = self.pretrainer_.embed_dim_
-            return np.array([f"heartlang_lead{lead}_{i}" for lead in range(1, self.n_leads_ + 1)
-                             for i in range(dim)], dtype=object)
-        return np.array([f"heartlang{i}" for i in range(self.n_features_out_)], dtype=object)
+        dim = self.pretrainer_.embed_dim_
+        parts = pooling_parts(self.pooling)
+        if len(parts) == 1 and parts[0] != "lead":
+            return np.array([f"heartlang{i}" for i in range(self.n_features_out_)], dtype=object)
+        names = []
+        for part in parts:
+            if part == "lead":
+                names += [f"heartlang_lead{lead}_{i}" for lead in range(1, self.n_leads_ + 1) for i in range(dim)]
+            else:
+                names += [f"heartlang_{part}{i}" for i in range(dim)]
+        return np.array(names, dtype=object)

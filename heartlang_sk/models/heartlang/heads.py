@@ -52,7 +52,7 @@ class MaskedWordPredictor(nn.Module):
         self.head = nn.Linear(self.encoder.embed_dim, n_words)
         _init_linear(self.head, self.encoder.init_std)
 
-    def forward(self, tokens, leads, times, mask_positions=None, only_masked=False):
+    def forward(self, tokens, leads, times, mask_positions=None, only_masked=False, beat_times=None):
         """Word logits.
 
         Parameters
@@ -64,13 +64,15 @@ class MaskedWordPredictor(nn.Module):
         only_masked : bool, default=False
             Return logits of the masked tokens only, in the row-major order
             of ``mask_positions`` (saves memory with a large vocabulary).
+        beat_times : torch.Tensor of shape (B, l), float, optional
+            R-peak times in seconds, for an encoder with ``temporal_encoding="rhythm"``.
 
         Returns
         -------
         torch.Tensor
             (B, l, n_words), or (n_masked, n_words) with ``only_masked``.
         """
-        hidden = self.encoder(tokens, leads, times, mask_positions).hidden
+        hidden = self.encoder(tokens, leads, times, mask_positions, beat_times=beat_times).hidden
         if only_masked:
             if mask_positions is None:
                 raise ValueError("only_masked=True needs mask_positions")

@@ -15,7 +15,9 @@ from .._base import NeuralEstimator, is_fitted
 from ..heartlang_official import estimator_hooks as official
 from ..heartlang_official.objectives import OfficialPretrainingObjective
 from ._embedding import embed_sentences
+from .ecgformer import TEMPORAL_ENCODINGS
 from .objectives import MASK_UNITS, PretrainingObjective
+from .rhythm_objective import RHYTHM_TARGETS, RhythmPretrainingObjective
 
 __all__ = ["HeartLangPretrainer"]
 
@@ -71,6 +73,17 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         ``"token"`` masks ``mask_ratio`` of the real beats (the paper); ``"lead"`` masks every beat
         of ``mask_ratio`` of each sentence's leads (an ablation: the encoder must infer a lead from
         the others; see ``benchmarks/results/pretraining_ablation.md``).
+    temporal_encoding : {"second", "rhythm"}, default="second"
+        ``"second"``: the paper's whole-second embedding. ``"rhythm"`` adds each beat's R-peak time
+        and RR intervals (:class:`~heartlang_sk.nn.rhythm.RhythmEmbedding`; beyond the paper, see
+        ``benchmarks/results/pretraining_ablation_rhythm.md``).
+    rhythm_target : {"none", "beat", "record"}, default="none"
+        A rhythm regression beside the masked word (beyond the paper; see
+        :mod:`~heartlang_sk.models.heartlang.rhythm_objective`): ``"beat"`` predicts each masked
+        beat's RR intervals, ``"record"`` the sentence's RR statistics from the mean token state.
+        ``"none"`` is the paper's loss.
+    rhythm_weight : float, default=1.0
+        Weight of the rhythm term (``rhythm_target`` other than ``"none"``).
     max_epochs : int, default=10
         ``0`` gives the random-initialised encoder (the no-pre-training baseline).
     batch_size : int, default=64
@@ -112,7 +125,8 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
     vocabulary_ : ECGVocabulary or None
         The vocabulary that gave the targets.
     history_ : pandas.DataFrame
-        Per epoch: ``train_loss`` (masked cross-entropy), ``train_masked_accuracy``, validation
+        Per epoch: ``train_loss`` (masked cross-entropy, plus the rhythm term), ``train_masked_accuracy``,
+        ``train_word_loss`` and ``train_rhythm_loss`` with a ``rhythm_target``, validation
         columns when validating, learning rate, duration.
     embed_dim_ : int
     n_features_in_ : int
@@ -154,7 +168,8 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
                  max_epochs=10, batch_size=64, lr=5e-4, min_lr=1e-5, weight_decay=0.05,
                  warmup_epochs=1.0, gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None,
                  resume=True, init_from=None, device="auto", precision="auto", random_state=None,
-                 verbose=False, accelerator=None, architecture="heartlang"):
+                 verbose=False, accelerator=None, architecture="heartlang", temporal_encoding="second",
+                 rhythm_target="none", rhythm_weight=1.0):
         self.vocabulary = vocabulary
         self.size = size
         self.depth = depth
@@ -178,6 +193,9 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         self.verbose = verbose
         self.accelerator = accelerator
         self.architecture = architecture
+        self.temporal_encoding = temporal_encoding
+        self.rhythm_target = rhythm_target
+        self.rhythm_weight = rhythm_weight
 
     _parameter_constraints = {
         **NeuralEstimator.COMMON_CONSTRAINTS,
@@ -189,8 +207,10 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         "mask_ratio": Real(0, 1, closed="neither"),
         "mask_unit": Options(*MASK_UNITS),
         "init_from": (Estimator("HeartLangPretrainer"), None),
+        "temporal_encoding": Options(*TEMPORAL_ENCODINGS),
+        "rhythm_target": Options(*RHYTHM_TARGETS),
+        "rhythm_weight": Real(0, None, closed="left"),
     }
-    _logged_terms = (("masked_accuracy", False),)
     _optimizer_betas = (0.9, 0.98)
     _frozen_params = ("vocabulary", "init_from")
     _checks_lead_count = True
@@ -211,8 +231,26 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         if self.init_from is not None and getattr(self.init_from, "architecture", "heartlang") != self.architecture:
             raise ValueError(f"init_from has architecture={self.init_from.architecture!r}, this pretrainer "
                              f"{self.architecture!r}: weights move only between the same architecture")
+        if self.architecture == "official" and self._uses_rhythm():
+            raise ValueError("temporal_encoding and rhythm_target are options of architecture='heartlang'; "
+                             "the official architecture reads whole seconds only")
         if self.size == "released" and self.architecture != "official":
             raise ValueError("size='released' is the released model's width: it needs architecture='official'")
+
+    @property
+    def _logged_terms(self):
+        if self._uses_rhythm():
+            terms = (("masked_accuracy", False), ("word_loss", True))
+            return terms + ((("rhythm_loss", True),) if self.rhythm_target != "none" else ())
+        return (("masked_accuracy", False),)
+
+    def _uses_rhythm(self):
+        """Whether the network reads ``beat_times`` (a rhythm encoding or a rhythm target)."""
+        return (getattr(self, "temporal_encoding", "second") != "second"
+                or getattr(self, "rhythm_target", "none") != "none")
+
+    def _beat_times(self, sentences):
+        return {"beat_times": sentences.beat_times} if self._uses_rhythm() else {}
 
     def _encoder_config(self, sentences):
         config = {"size": self.size, "t": sentences.t, "use_cls": bool(self.use_cls),
@@ -220,6 +258,8 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
                   "max_time": max(64, int(sentences.times.max(initial=0)))}
         if self.depth is not None:
             config["depth"] = int(self.depth)
+        if self.temporal_encoding != "second":
+            config["temporal_encoding"] = self.temporal_encoding
         return config
 
     def fit(self, X, y=None, *, validation_sentences=None):
@@ -254,7 +294,8 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         validation = None
         if validation_sentences is not None:
             held_out = check_sentences(self, validation_sentences, reset=False)
-            validation = SentenceDataset(held_out, words=vocabulary.transform(held_out))
+            validation = SentenceDataset(held_out, words=vocabulary.transform(held_out),
+                                         **self._beat_times(held_out))
         if self.architecture == "official":
             objective = OfficialPretrainingObjective
             module_params = official.pretraining_module_params(self, sentences, n_words)
@@ -262,7 +303,11 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
             objective = PretrainingObjective
             module_params = {"encoder_config": self._encoder_config(sentences), "n_words": n_words,
                              "mask_ratio": self.mask_ratio, "mask_unit": self.mask_unit}
-        self._fit_module(objective, module_params, sentences, SentenceDataset(sentences, words=words),
+            if self._uses_rhythm():
+                objective = RhythmPretrainingObjective
+                module_params.update(rhythm_target=self.rhythm_target, rhythm_weight=self.rhythm_weight)
+        self._fit_module(objective, module_params, sentences,
+                         SentenceDataset(sentences, words=words, **self._beat_times(sentences)),
                          seed, validation_split(validation, self.valid_fraction, seed),
                          initial_state=None if self.init_from is None else self._copy_initial_weights)
         self._restore_derived()
@@ -339,9 +384,11 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         device = self.net_.device
         generator = torch.Generator().manual_seed(0)
         hits = total = 0
-        for batch in device_batches(sentences, self.batch_size, device, words=words):
+        for batch in device_batches(sentences, self.batch_size, device, words=words,
+                                    **self._beat_times(sentences)):
             mask = objective.draw_mask(batch["leads"], generator)
-            logits = model(batch["tokens"], batch["leads"], batch["times"], mask, only_masked=True)
+            rhythm = {"beat_times": batch["beat_times"]} if "beat_times" in batch else {}
+            logits = model(batch["tokens"], batch["leads"], batch["times"], mask, only_masked=True, **rhythm)
             target = batch["words"][mask]
             keep = target >= 0
             hits += int((logits.argmax(-1)[keep] == target[keep]).sum())
