@@ -13,6 +13,7 @@ int64 (B, l), second of the R peak (1..), 0 for padding. Padding is
 from .attention import RotarySelfAttention, key_padding_attention_mask
 from .embedding import BeatConvStem, LeadTimeEmbedding, LinearStem
 from .kmeans import cosine_nearest, spherical_kmeans
+from .masked_words import MaskedWordObjective, masked_word_loss
 from .masking import random_lead_mask, random_token_mask
 from .pooling import masked_mean
 from .quantizer import NormEMAQuantizer, QuantizerOutput, perplexity
@@ -20,6 +21,7 @@ from .rope import RotaryEmbedding, apply_rotary
 from .transformer import DropPath, FeedForward, TransformerBlock
 
 __all__ = [
+    "MaskedWordObjective",
     "ClassificationObjective",
     "PretrainingObjective",
     "VocabularyObjective",
@@ -63,7 +65,7 @@ __all__ = [
 _MOVED = {
     "ecgformer": ("ECGFORMER_SIZES", "ECGFormer", "ECGFormerOutput", "count_parameters", "ecgformer_config",
                   "resolve_ecgformer_config"),
-    "heads": ("ClassificationHead", "ECGFormerClassifier", "MaskedWordPredictor", "masked_word_loss"),
+    "heads": ("ClassificationHead", "ECGFormerClassifier", "MaskedWordPredictor"),
     "objectives": ("ClassificationObjective", "PretrainingObjective", "VocabularyObjective",
                    "reconstruction_sums"),
     "vqhbr": ("VQHBROutput", "VQHeartbeatReconstructor", "vqhbr_loss"),

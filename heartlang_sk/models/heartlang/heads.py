@@ -1,8 +1,9 @@
 """Task heads on top of ECGFormer: masked word prediction (pre-training) and sentence classification."""
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from ...nn.masked_words import masked_word_loss  # noqa: F401  (its home before nn/masked_words.py)
 
 from .ecgformer import ECGFormer, ECGFormerOutput, resolve_ecgformer_config
 from ...nn.pooling import masked_mean
@@ -78,40 +79,6 @@ class MaskedWordPredictor(nn.Module):
                 raise ValueError("only_masked=True needs mask_positions")
             hidden = hidden[mask_positions.bool()]
         return self.head(hidden)
-
-
-def masked_word_loss(logits, targets, mask_positions):
-    """Cross-entropy of the masked tokens' word predictions.
-
-    Parameters
-    ----------
-    logits : torch.Tensor of shape (B, l, K) or (n_masked, K)
-        From :class:`MaskedWordPredictor` (``only_masked`` or not).
-    targets : torch.Tensor of shape (B, l), int64
-        Word index per token (-1 at padding: ignored).
-    mask_positions : torch.Tensor of shape (B, l), bool
-
-    Returns
-    -------
-    dict of str to torch.Tensor
-        ``loss`` (mean over masked tokens with a target; 0 when there is
-        none), ``accuracy`` (top-1, same tokens) and ``n_targets``.
-    """
-    mask_positions = mask_positions.bool()
-    if logits.ndim == 3:
-        logits = logits[mask_positions]
-    selected = targets[mask_positions].long()
-    if logits.shape[0] != selected.shape[0]:
-        raise ValueError(f"{logits.shape[0]} logit rows for {selected.shape[0]} masked tokens")
-    keep = selected >= 0
-    n_targets = keep.sum()
-    if int(n_targets) == 0:
-        zero = logits.sum() * 0.0
-        return {"loss": zero, "accuracy": zero.detach(), "n_targets": n_targets}
-    loss = F.cross_entropy(logits[keep].float(), selected[keep])
-    with torch.no_grad():
-        accuracy = (logits[keep].argmax(dim=-1) == selected[keep]).float().mean()
-    return {"loss": loss, "accuracy": accuracy, "n_targets": n_targets}
 
 
 class ClassificationHead(nn.Module):

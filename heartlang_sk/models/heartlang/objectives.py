@@ -8,11 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .heads import ECGFormerClassifier, MaskedWordPredictor, masked_word_loss
-from ...nn.masking import random_lead_mask, random_token_mask
+from ...nn.masked_words import MASK_UNITS, MaskedWordObjective
+from .heads import ECGFormerClassifier, MaskedWordPredictor
 from .vqhbr import VQHeartbeatReconstructor, vqhbr_loss
-
-MASK_UNITS = ("token", "lead")
 
 __all__ = ["ClassificationObjective", "PretrainingObjective", "VocabularyObjective", "reconstruction_sums"]
 
@@ -73,7 +71,7 @@ class VocabularyObjective(nn.Module):
         return terms
 
 
-class PretrainingObjective(nn.Module):
+class PretrainingObjective(MaskedWordObjective):
     """Masked ECG-sentence pre-training as a training objective (paper §2.4).
 
     ``mask_ratio`` of each sentence's real beats (never padding) are replaced by the learnable mask
@@ -106,25 +104,7 @@ class PretrainingObjective(nn.Module):
     """
 
     def __init__(self, encoder_config, n_words, mask_ratio=0.5, mask_unit="token"):
-        super().__init__()
-        if mask_unit not in MASK_UNITS:
-            raise ValueError(f"mask_unit must be one of {sorted(MASK_UNITS)}, got {mask_unit!r}")
-        self.model = MaskedWordPredictor(encoder_config, n_words)
-        self.mask_ratio = float(mask_ratio)
-        self.mask_unit = mask_unit
-
-    def draw_mask(self, leads, generator=None):
-        """The positions to mask, (B, l) bool, by ``mask_unit`` (never padding)."""
-        if self.mask_unit == "lead":
-            return random_lead_mask(leads, self.mask_ratio, generator)
-        return random_token_mask(leads == 0, self.mask_ratio, generator)
-
-    def forward(self, tokens, leads, times, words):
-        mask = self.draw_mask(leads)
-        logits = self.model(tokens, leads, times, mask, only_masked=True)
-        terms = masked_word_loss(logits, words, mask)
-        return {"loss": terms["loss"], "masked_accuracy": terms["accuracy"].float(),
-                "n_masked": terms["n_targets"].float()}
+        super().__init__(MaskedWordPredictor(encoder_config, n_words), mask_ratio, mask_unit)
 
 
 class ClassificationObjective(nn.Module):

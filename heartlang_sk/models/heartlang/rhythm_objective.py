@@ -23,7 +23,7 @@ from torch import nn
 
 from ...nn.pooling import masked_mean
 from ...nn.rhythm import REFERENCE_RR, beat_intervals, record_rhythm_statistics
-from .heads import masked_word_loss
+from ...nn.masked_words import masked_word_loss
 from .objectives import PretrainingObjective
 
 __all__ = ["RHYTHM_TARGETS", "RhythmPretrainingObjective"]

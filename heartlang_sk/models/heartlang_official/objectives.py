@@ -16,9 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...nn.masking import random_lead_mask, random_token_mask
 from ...nn.pooling import masked_mean
-from ..heartlang.heads import masked_word_loss
+from ...nn.masked_words import MaskedWordObjective
 from ..heartlang.objectives import reconstruction_sums
 from ..heartlang.vqhbr import vqhbr_loss
 from .ecgformer import OfficialECGFormer
@@ -69,7 +68,7 @@ class OfficialMaskedWordPredictor(nn.Module):
         return self.encoder.word_logits(hidden)
 
 
-class OfficialPretrainingObjective(nn.Module):
+class OfficialPretrainingObjective(MaskedWordObjective):
     """Masked ECG-sentence pre-training of the official ST-ECGFormer.
 
     ``mask_ratio`` of each sentence's real beats (or of its leads) take the mask token; ``lm_head``
@@ -84,23 +83,7 @@ class OfficialPretrainingObjective(nn.Module):
     """
 
     def __init__(self, network_config, mask_ratio=0.5, mask_unit="token"):
-        super().__init__()
-        self.model = OfficialMaskedWordPredictor(**network_config)
-        self.mask_ratio = float(mask_ratio)
-        self.mask_unit = mask_unit
-
-    def draw_mask(self, leads, generator=None):
-        """The positions to mask, (B, l) bool (never padding)."""
-        if self.mask_unit == "lead":
-            return random_lead_mask(leads, self.mask_ratio, generator)
-        return random_token_mask(leads == 0, self.mask_ratio, generator)
-
-    def forward(self, tokens, leads, times, words):
-        mask = self.draw_mask(leads)
-        logits = self.model(tokens, leads, times, mask, only_masked=True)
-        terms = masked_word_loss(logits, words, mask)
-        return {"loss": terms["loss"], "masked_accuracy": terms["accuracy"].float(),
-                "n_masked": terms["n_targets"].float()}
+        super().__init__(OfficialMaskedWordPredictor(**network_config), mask_ratio, mask_unit)
 
 
 class OfficialClassifierNetwork(nn.Module):
