@@ -56,6 +56,11 @@ def test_quick_run_reports_the_issue13_directions(ablation, ptbxl2k_path, tmp_pa
     assert "## Each direction alone and together (issue 13)" in report
     assert "| together − random-init-rhythm, super 10%, mean pooling |" in report
     assert "| together + features − features, rhythm 10% |" in report
+    # one pre-training seed: its 100 % cells are one probe fit (no spread), its 10 % cells two draws
+    header = next(line for line in report.splitlines() if line.startswith("| run | n | Super 10%"))
+    row = next(line for line in report.splitlines() if line.startswith("| together | 1 |"))
+    cells = dict(zip(header.strip("|").split(" | "), row.strip("|").split(" | ")))
+    assert "±" not in cells["Super 100%"] and "±" in cells["Super 10%"]
     for bad in (["--features", "--union", "base", "--union-pooling", "max"],  # not among --poolings
                 ["--union", "base"],  # without --features
                 ["--features", "--union", "nonsense"],
