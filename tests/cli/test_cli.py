@@ -183,7 +183,8 @@ def test_demo_on_synthetic_ecg(tmp_path, capsys):
     for model in ("HeartLang (pre-trained encoder)", "random-initialised encoder",
                   "hand-made ECG features", "raw downsampled signal"):
         assert f"| {model} |" in printed
-    assert "| model | accuracy | macro AUC |" in (tmp_path / "results.md").read_text()
+    assert ("| model | accuracy, 5 labels/class | macro AUC, 5 labels/class | accuracy | macro AUC |"
+            in (tmp_path / "results.md").read_text())
     assert_report_is_self_contained(tmp_path, {
         "tokenization_normal.png", "vocabulary_curves.png", "reconstructions.png",
         "top_words.png", "vocabulary_map.png", "pretraining_curves.png", "roc_curves.png"})
