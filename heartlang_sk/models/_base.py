@@ -34,9 +34,8 @@ from skorch.callbacks import Checkpoint, GradientNormClipping, PassthroughScorin
 from .._param_validation import Boolean, Estimator, Integer, Options, PathLike, RandomState, Real, validate_params
 from ..io.model_files import load_model, register_model_class, save_model
 from ..training.checkpoints import check_resumable, run_fingerprint, write_run_file
-from ..training.distributed import make_net
 from ..training.inference_state import drop_training_state
-from ..training.net import WarmupCosine, history_frame, resolve_device, torch_seed
+from ..training.net import WarmupCosine, history_frame, make_net, resolve_device, torch_seed
 
 __all__ = ["NeuralEstimator", "is_fitted", "share_fitted_params"]
 

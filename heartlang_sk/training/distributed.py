@@ -216,19 +216,4 @@ class AcceleratedHeartLangNet(AccelerateMixin, HeartLangNet):
         return {"loss": loss, "y_pred": y_pred["loss"].detach()}
 
 
-def make_net(module, *, accelerator=None, **kwargs):
-    """The estimators' skorch net: :class:`~heartlang_sk.training.HeartLangNet`, or an
-    :class:`AcceleratedHeartLangNet` when an ``accelerate.Accelerator`` is given.
-
-    With an accelerator, ``device`` is replaced by the accelerator's.
-
-    Examples
-    --------
-    >>> from heartlang_sk.models.heartlang.objectives import VocabularyObjective
-    >>> type(make_net(VocabularyObjective, device="cpu")).__name__
-    'HeartLangNet'
-    """
-    if accelerator is None:
-        return HeartLangNet(module, **kwargs)
-    kwargs["device"] = None
-    return AcceleratedHeartLangNet(module, accelerator=accelerator, **kwargs)
+from .net import make_net  # noqa: E402,F401  (its home before training/net.py)

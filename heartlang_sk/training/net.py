@@ -16,7 +16,7 @@ from .data import SentenceDataset, device_batches, validation_split
 from .device import amp_dtype, resolve_device, torch_seed
 from .schedules import WarmupCosine
 
-__all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "amp_dtype", "device_batches", "fit_net",
+__all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "amp_dtype", "device_batches", "fit_net", "make_net",
            "history_frame", "resolve_device", "torch_seed", "validation_split"]
 
 
@@ -99,3 +99,23 @@ def fit_net(net, dataset, checkpoint_dir=None, resume=False, initial_state=None)
     if remaining > 0:
         net.partial_fit(dataset, epochs=remaining)
     return net
+
+
+def make_net(module, *, accelerator=None, **kwargs):
+    """The estimators' skorch net: :class:`~heartlang_sk.training.HeartLangNet`, or an
+    :class:`~heartlang_sk.training.distributed.AcceleratedHeartLangNet` when an ``accelerate.Accelerator`` is given.
+
+    With an accelerator, ``device`` is replaced by the accelerator's.
+
+    Examples
+    --------
+    >>> from heartlang_sk.models.heartlang.objectives import VocabularyObjective
+    >>> type(make_net(VocabularyObjective, device="cpu")).__name__
+    'HeartLangNet'
+    """
+    if accelerator is None:
+        return HeartLangNet(module, **kwargs)
+    from .distributed import AcceleratedHeartLangNet  # only multi-process training needs skorch.hf
+
+    kwargs["device"] = None
+    return AcceleratedHeartLangNet(module, accelerator=accelerator, **kwargs)

@@ -98,6 +98,18 @@ def test_one_process_accelerator_trains_as_the_plain_net(sentences, accelerator,
     np.testing.assert_array_equal(loaded.transform(sentences), accelerated.transform(sentences))
 
 
+def test_classifier_trains_through_an_accelerator_as_the_plain_net(sentences, accelerator):
+    # The classifier builds its net through the shared base now, so it can train on several GPUs too.
+    from heartlang_sk import HeartLangClassifier
+
+    y = np.arange(len(sentences)) % 2
+    params = dict(depth=1, max_epochs=1, batch_size=8, random_state=0, device="cpu")
+    accelerated = HeartLangClassifier(**params, accelerator=accelerator).fit(sentences, y)
+    plain = HeartLangClassifier(**params).fit(sentences, y)
+    assert isinstance(accelerated.net_, AcceleratedHeartLangNet)
+    np.testing.assert_allclose(accelerated.predict_proba(sentences), plain.predict_proba(sentences), atol=1e-6)
+
+
 def test_make_net_without_accelerator_is_the_plain_net():
     from heartlang_sk.models.heartlang.objectives import VocabularyObjective
 
