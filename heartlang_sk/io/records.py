@@ -157,7 +157,7 @@ def _check_asked_rate(folder, rate, sampling_rate):
 
 
 def _wfdb_folder_reader(folder, sampling_rate, max_records):
-    from .store import WFDBRecords
+    from .wfdb_records import WFDBRecords
 
     names = [str(header.relative_to(folder).with_suffix(""))
              for header in _headers_to_read(folder, max_records)]
