@@ -5,9 +5,9 @@ other scalar in the history, so each term the paper names is visible per batch a
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from ...nn.label_objective import LabelObjective
 from ...nn.masked_words import MASK_UNITS, MaskedWordObjective
 from .heads import ECGFormerClassifier, MaskedWordPredictor
 from .vqhbr import VQHeartbeatReconstructor, vqhbr_loss
@@ -107,7 +107,7 @@ class PretrainingObjective(MaskedWordObjective):
         super().__init__(MaskedWordPredictor(encoder_config, n_words), mask_ratio, mask_unit)
 
 
-class ClassificationObjective(nn.Module):
+class ClassificationObjective(LabelObjective):
     """Fine-tuning objective: encoder + linear head, multi-label BCE or single-label cross-entropy.
 
     ``forward`` returns ``loss`` and ``accuracy`` (exact-match for multi-label).
@@ -131,17 +131,5 @@ class ClassificationObjective(nn.Module):
     """
 
     def __init__(self, encoder_config, n_outputs, multilabel=True, pooling="mean", dropout=0.0):
-        super().__init__()
-        self.model = ECGFormerClassifier(encoder_config, n_outputs, pooling=pooling, dropout=dropout)
-        self.multilabel = bool(multilabel)
-
-    def forward(self, tokens, leads, times, labels):
-        logits = self.model(tokens, leads, times).float()
-        if self.multilabel:
-            loss = F.binary_cross_entropy_with_logits(logits, labels.float())
-            correct = ((logits > 0) == (labels > 0.5)).all(dim=1)
-        else:
-            target = labels.argmax(dim=1)
-            loss = F.cross_entropy(logits, target)
-            correct = logits.argmax(dim=1) == target
-        return {"loss": loss, "accuracy": correct.float().mean().detach()}
+        super().__init__(ECGFormerClassifier(encoder_config, n_outputs, pooling=pooling, dropout=dropout),
+                         multilabel)

@@ -13,10 +13,10 @@ padding, and padding tokens never enter a loss or the codebook update.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...nn.pooling import masked_mean
+from ...nn.label_objective import LabelObjective
 from ...nn.masked_words import MaskedWordObjective
 from ..heartlang.objectives import reconstruction_sums
 from ..heartlang.vqhbr import vqhbr_loss
@@ -107,21 +107,9 @@ class OfficialClassifierNetwork(nn.Module):
         return self.head(self.dropout(pooled))
 
 
-class OfficialClassificationObjective(nn.Module):
+class OfficialClassificationObjective(LabelObjective):
     """Fine-tuning the official encoder: multi-label BCE or single-label cross-entropy, plus accuracy."""
 
     def __init__(self, network_config, n_outputs, multilabel=True, pooling="cls", dropout=0.0):
-        super().__init__()
-        self.model = OfficialClassifierNetwork(network_config, n_outputs, pooling=pooling, dropout=dropout)
-        self.multilabel = bool(multilabel)
-
-    def forward(self, tokens, leads, times, labels):
-        logits = self.model(tokens, leads, times).float()
-        if self.multilabel:
-            loss = F.binary_cross_entropy_with_logits(logits, labels.float())
-            correct = ((logits > 0) == (labels > 0.5)).all(dim=1)
-        else:
-            target = labels.argmax(dim=1)
-            loss = F.cross_entropy(logits, target)
-            correct = logits.argmax(dim=1) == target
-        return {"loss": loss, "accuracy": correct.float().mean().detach()}
+        super().__init__(OfficialClassifierNetwork(network_config, n_outputs, pooling=pooling, dropout=dropout),
+                         multilabel)
