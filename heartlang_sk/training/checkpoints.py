@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+
+from ..io.atomic import write_text_atomic
 
 __all__ = ["RUN_FILE", "check_resumable", "data_fingerprint", "run_fingerprint", "write_run_file"]
 
@@ -118,6 +119,4 @@ def write_run_file(checkpoint_dir, fingerprint):
     """Write ``run.json`` into ``checkpoint_dir`` (atomically: a half-written file never stays)."""
     folder = Path(checkpoint_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{RUN_FILE}.tmp"
-    temporary.write_text(json.dumps(fingerprint, indent=1, sort_keys=True))
-    os.replace(temporary, folder / RUN_FILE)
+    write_text_atomic(folder / RUN_FILE, json.dumps(fingerprint, indent=1, sort_keys=True))
