@@ -309,11 +309,15 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
     def _set_fitted_state(self, sentences):
         self._restore_derived()
         words, self.train_r2_ = self._words_and_r2(sentences)
-        self.word_counts_ = np.bincount(words[words >= 0], minlength=self.n_words)
-        self.n_active_words_ = int(np.count_nonzero(self.word_counts_))
-        self.perplexity_ = float(usage_perplexity(torch.from_numpy(self.word_counts_)))
+        self._set_word_counts(np.bincount(words[words >= 0], minlength=self.n_words))
         warn_if_too_few_beats(int(sentences.n_tokens.sum()), self.n_words, self.n_active_words_, self.train_r2_)
         return words
+
+    def _set_word_counts(self, counts):
+        """``word_counts_`` and what follows from it: words in use and the usage perplexity."""
+        self.word_counts_ = counts
+        self.n_active_words_ = int(np.count_nonzero(counts))
+        self.perplexity_ = float(usage_perplexity(torch.from_numpy(counts)))
 
     @torch.inference_mode()
     def _words_and_r2(self, sentences):
@@ -412,9 +416,7 @@ class ECGVocabulary(TransformerMixin, NeuralEstimator):
         vocab.net_.module_.load_state_dict(payload["state_dict"])
         vocab.n_features_in_ = payload["n_features_in"]
         vocab._restore_derived()
-        vocab.word_counts_ = payload["word_counts"].numpy()
-        vocab.n_active_words_ = int(np.count_nonzero(vocab.word_counts_))
-        vocab.perplexity_ = float(usage_perplexity(payload["word_counts"]))
+        vocab._set_word_counts(payload["word_counts"].numpy())
         vocab.history_ = pd.DataFrame()
         return vocab
 
