@@ -146,11 +146,12 @@ def _load_official(path, device):
 
 
 def _load_pretrainer(path, trust_pickle=False, device="auto"):
-    from ..models.heartlang.pretrainer import HeartLangPretrainer, _is_fitted
+    from ..models._base import is_fitted
+    from ..models.heartlang.pretrainer import HeartLangPretrainer
 
     pretrainer = _load_model(path, HeartLangPretrainer, "a fitted HeartLangPretrainer (pretrainer.safetensors)",
                              trust_pickle, device)
-    if not _is_fitted(pretrainer):
+    if not is_fitted(pretrainer):
         raise ValueError(f"{path} holds an unfitted HeartLangPretrainer")
     return pretrainer
 

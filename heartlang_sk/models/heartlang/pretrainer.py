@@ -22,9 +22,6 @@ from .rhythm_objective import RHYTHM_TARGETS, RhythmPretrainingObjective
 __all__ = ["HeartLangPretrainer"]
 
 
-_is_fitted = is_fitted  # the name other modules imported before the base class
-
-
 class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
     """Pre-train the ST-ECGFormer encoder by predicting masked ECG words (HeartLang, paper §2.4).
 
