@@ -35,7 +35,7 @@ from .._param_validation import Boolean, Estimator, Integer, Options, PathLike, 
 from ..io.model_files import load_model, register_model_class, save_model
 from ..training.checkpoints import check_resumable, run_fingerprint, write_run_file
 from ..training.inference_state import drop_training_state
-from ..training.net import WarmupCosine, history_frame, make_net, resolve_device, torch_seed
+from ..training.net import WarmupCosine, fit_net, history_frame, make_net, resolve_device, torch_seed
 
 __all__ = ["NeuralEstimator", "is_fitted", "share_fitted_params"]
 
@@ -213,15 +213,9 @@ class NeuralEstimator(BaseEstimator):
             fingerprint = run_fingerprint(self, sentences, targets)
             resume = check_resumable(self.checkpoint_dir, fingerprint, self.resume)
             write_run_file(self.checkpoint_dir, fingerprint)
-        net = self.net_
-        net.initialize()
-        if resume:
-            net.load_params(checkpoint=Checkpoint(dirname=str(self.checkpoint_dir), f_criterion=None))
-        elif initial_state is not None:
-            initial_state(net.module_)
-        remaining = net.max_epochs - len(net.history)
-        if remaining > 0:
-            net.partial_fit(dataset, epochs=remaining)
+        # check_resumable has cleared a folder it should not resume from, so fit_net's resume
+        # finds only a checkpoint of this very run.
+        net = fit_net(self.net_, dataset, self.checkpoint_dir, resume, initial_state)
         self.history_ = history_frame(net)
         drop_training_state(net)
         return net
