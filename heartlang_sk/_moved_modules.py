@@ -36,6 +36,7 @@ MOVED_MODULES = {
         "nn.vqhbr": "models.heartlang.vqhbr",
         "nn.heads": "models.heartlang.heads",
         "nn.objectives": "models.heartlang.objectives",
+        "models.heartlang.rhythm_objective": "models.heartlang.auxiliary_objective",
         "metrics": "evaluation.metrics",
         "plotting_vocabulary": "plotting.vocabulary",
         "plotting_training": "plotting.training",

@@ -17,7 +17,7 @@ from ..heartlang_official.objectives import OfficialPretrainingObjective
 from ._embedding import embed_sentences
 from .ecgformer import TEMPORAL_ENCODINGS
 from .objectives import MASK_UNITS, PretrainingObjective
-from .rhythm_objective import RHYTHM_TARGETS, RhythmPretrainingObjective
+from .auxiliary_objective import RHYTHM_TARGETS, RhythmPretrainingObjective
 
 __all__ = ["HeartLangPretrainer"]
 
@@ -76,7 +76,7 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         ``benchmarks/results/pretraining_ablation_rhythm.md``).
     rhythm_target : {"none", "beat", "record"}, default="none"
         A rhythm regression beside the masked word (beyond the paper; see
-        :mod:`~heartlang_sk.models.heartlang.rhythm_objective`): ``"beat"`` predicts each masked
+        :mod:`~heartlang_sk.models.heartlang.auxiliary_objective`): ``"beat"`` predicts each masked
         beat's RR intervals, ``"record"`` the sentence's RR statistics from the mean token state.
         ``"none"`` is the paper's loss.
     rhythm_weight : float, default=1.0

@@ -13,7 +13,7 @@ import torch
 from heartlang_sk import ECGVocabulary, HeartLangEmbedder, HeartLangPretrainer, QRSTokenizer
 from heartlang_sk.datasets import make_ecg
 from heartlang_sk.models.heartlang.ecgformer import ECGFormer, count_parameters
-from heartlang_sk.models.heartlang.rhythm_objective import RhythmPretrainingObjective
+from heartlang_sk.models.heartlang.auxiliary_objective import RhythmPretrainingObjective
 
 VOCAB = dict(n_words=16, word_dim=8, encoder_depth=1, decoder_depth=1, max_epochs=1, batch_size=8,
              random_state=0)
