@@ -27,6 +27,9 @@ Beyond the paper (issue 13: make pre-training earn its keep), each direction alo
   (``temporal_encoding="rhythm"``);
 - ``rhythm-beat``, ``rhythm-record``: that, plus a rhythm target beside the masked word (each masked
   beat's RR intervals, or the record's RR statistics from the mean token state);
+- ``waveform``: each masked beat's samples as a target beside its word (``waveform_weight=1``, a
+  masked-autoencoder term: the target keeps the amplitude a word index loses);
+- ``rhythm-beat-waveform``: rhythm input with both the beat RR and the waveform targets;
 - ``all-records``: pre-training on every ptbxl-2k record outside fold 9 (the probe's validation
   patients included: no labels are used; their "held-out" accuracy is then a training accuracy);
 - ``together``: rhythm input + record target + every record outside fold 9.
@@ -100,6 +103,9 @@ VARIANTS = {  # name: (vocabulary, pretrainer changes, what it tests)
                     "rhythm input + masked beats' RR as a target"),
     "rhythm-record": ("15 epochs", {**RHYTHM, "rhythm_target": "record"},
                       "rhythm input + the record's RR statistics as a target"),
+    "waveform": ("15 epochs", {"waveform_weight": 1.0}, "masked beats' samples as a target beside the word"),
+    "rhythm-beat-waveform": ("15 epochs", {**RHYTHM, "rhythm_target": "beat", "waveform_weight": 1.0},
+                             "rhythm input + masked beats' RR and samples as targets"),
     "all-records": ("15 epochs", {ROWS: "all"}, "pre-training on every record outside fold 9"),
     "together": ("15 epochs", {**RHYTHM, "rhythm_target": "record", ROWS: "all"},
                  "rhythm input + record target + every record outside fold 9"),
@@ -466,7 +472,7 @@ def main(argv=None):
     text = report(args, frame, info, time.perf_counter() - start)
     if (len(args.poolings) > 2 or args.fractions != [1.0] or args.features
             or any(v in args.variants for v in ("rhythm-input", "rhythm-beat", "rhythm-record", "all-records",
-                                                "together"))):
+                                                "together", "waveform", "rhythm-beat-waveform"))):
         text += "\n" + directions_report(args, frame)
     (out / f"{args.name}.md").write_text(text)
     print(text)

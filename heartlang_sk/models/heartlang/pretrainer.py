@@ -17,7 +17,7 @@ from ..heartlang_official.objectives import OfficialPretrainingObjective
 from ._embedding import embed_sentences
 from .ecgformer import TEMPORAL_ENCODINGS
 from .objectives import MASK_UNITS, PretrainingObjective
-from .auxiliary_objective import RHYTHM_TARGETS, RhythmPretrainingObjective
+from .auxiliary_objective import RHYTHM_TARGETS, AuxiliaryPretrainingObjective
 
 __all__ = ["HeartLangPretrainer"]
 
@@ -81,6 +81,11 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         ``"none"`` is the paper's loss.
     rhythm_weight : float, default=1.0
         Weight of the rhythm term (``rhythm_target`` other than ``"none"``).
+    waveform_weight : float, default=0.0
+        Weight of a masked-waveform term beside the word (beyond the paper; see
+        :mod:`~heartlang_sk.models.heartlang.auxiliary_objective`): each masked beat's samples are
+        regressed from its token state, a target that keeps the amplitude a word index loses.
+        ``0`` is the paper's loss.
     max_epochs : int, default=10
         ``0`` gives the random-initialised encoder (the no-pre-training baseline).
     batch_size : int, default=64
@@ -123,7 +128,8 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         The vocabulary that gave the targets.
     history_ : pandas.DataFrame
         Per epoch: ``train_loss`` (masked cross-entropy, plus the rhythm term), ``train_masked_accuracy``,
-        ``train_word_loss`` and ``train_rhythm_loss`` with a ``rhythm_target``, validation
+        ``train_word_loss`` and ``train_rhythm_loss`` with a ``rhythm_target``,
+        ``train_waveform_loss`` with a ``waveform_weight``, validation
         columns when validating, learning rate, duration.
     embed_dim_ : int
     n_features_in_ : int
@@ -166,7 +172,7 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
                  warmup_epochs=1.0, gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None,
                  resume=True, init_from=None, device="auto", precision="auto", random_state=None,
                  verbose=False, accelerator=None, architecture="heartlang", temporal_encoding="second",
-                 rhythm_target="none", rhythm_weight=1.0):
+                 rhythm_target="none", rhythm_weight=1.0, waveform_weight=0.0):
         self.vocabulary = vocabulary
         self.size = size
         self.depth = depth
@@ -193,6 +199,7 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         self.temporal_encoding = temporal_encoding
         self.rhythm_target = rhythm_target
         self.rhythm_weight = rhythm_weight
+        self.waveform_weight = waveform_weight
 
     _parameter_constraints = {
         **NeuralEstimator.COMMON_CONSTRAINTS,
@@ -207,6 +214,7 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         "temporal_encoding": Options(*TEMPORAL_ENCODINGS),
         "rhythm_target": Options(*RHYTHM_TARGETS),
         "rhythm_weight": Real(0, None, closed="left"),
+        "waveform_weight": Real(0, None, closed="left"),
     }
     _optimizer_betas = (0.9, 0.98)
     _frozen_params = ("vocabulary", "init_from")
@@ -228,18 +236,23 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
         if self.init_from is not None and getattr(self.init_from, "architecture", "heartlang") != self.architecture:
             raise ValueError(f"init_from has architecture={self.init_from.architecture!r}, this pretrainer "
                              f"{self.architecture!r}: weights move only between the same architecture")
-        if self.architecture == "official" and self._uses_rhythm():
-            raise ValueError("temporal_encoding and rhythm_target are options of architecture='heartlang'; "
-                             "the official architecture reads whole seconds only")
+        if self.architecture == "official" and (self._uses_rhythm() or self._uses_waveform()):
+            raise ValueError("temporal_encoding, rhythm_target and waveform_weight are options of "
+                             "architecture='heartlang'; the official architecture reads whole seconds "
+                             "and predicts words only")
         if self.size == "released" and self.architecture != "official":
             raise ValueError("size='released' is the released model's width: it needs architecture='official'")
 
     @property
     def _logged_terms(self):
-        if self._uses_rhythm():
+        if self._uses_rhythm() or self._uses_waveform():
             terms = (("masked_accuracy", False), ("word_loss", True))
-            return terms + ((("rhythm_loss", True),) if self.rhythm_target != "none" else ())
+            terms += (("rhythm_loss", True),) if self.rhythm_target != "none" else ()
+            return terms + ((("waveform_loss", True),) if self._uses_waveform() else ())
         return (("masked_accuracy", False),)
+
+    def _uses_waveform(self):
+        return getattr(self, "waveform_weight", 0.0) > 0
 
     def _uses_rhythm(self):
         """Whether the network reads ``beat_times`` (a rhythm encoding or a rhythm target)."""
@@ -300,9 +313,10 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
             objective = PretrainingObjective
             module_params = {"encoder_config": self._encoder_config(sentences), "n_words": n_words,
                              "mask_ratio": self.mask_ratio, "mask_unit": self.mask_unit}
-            if self._uses_rhythm():
-                objective = RhythmPretrainingObjective
-                module_params.update(rhythm_target=self.rhythm_target, rhythm_weight=self.rhythm_weight)
+            if self._uses_rhythm() or self._uses_waveform():
+                objective = AuxiliaryPretrainingObjective
+                module_params.update(rhythm_target=self.rhythm_target, rhythm_weight=self.rhythm_weight,
+                                     waveform_weight=self.waveform_weight)
         self._fit_module(objective, module_params, sentences,
                          SentenceDataset(sentences, words=words, **self._beat_times(sentences)),
                          seed, validation_split(validation, self.valid_fraction, seed),

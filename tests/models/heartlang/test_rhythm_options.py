@@ -13,7 +13,7 @@ import torch
 from heartlang_sk import ECGVocabulary, HeartLangEmbedder, HeartLangPretrainer, QRSTokenizer
 from heartlang_sk.datasets import make_ecg
 from heartlang_sk.models.heartlang.ecgformer import ECGFormer, count_parameters
-from heartlang_sk.models.heartlang.auxiliary_objective import RhythmPretrainingObjective
+from heartlang_sk.models.heartlang.auxiliary_objective import AuxiliaryPretrainingObjective
 
 VOCAB = dict(n_words=16, word_dim=8, encoder_depth=1, decoder_depth=1, max_epochs=1, batch_size=8,
              random_state=0)
@@ -70,7 +70,7 @@ def test_pretrainer_records_each_loss_term(sentences, vocabulary, target):
     pre = HeartLangPretrainer(vocabulary, depth=1, max_epochs=2, batch_size=8, random_state=0,
                               temporal_encoding="rhythm", rhythm_target=target, rhythm_weight=0.5).fit(sentences)
     history = pre.history_
-    assert isinstance(pre.net_.module_, RhythmPretrainingObjective)
+    assert isinstance(pre.net_.module_, AuxiliaryPretrainingObjective)
     assert "train_word_loss" in history
     if target == "none":
         assert "train_rhythm_loss" not in history
