@@ -1,7 +1,8 @@
 """Fine-tuning on labels, shared by every architecture's classification objective.
 
 Contract: :class:`LabelObjective` holds a classifier ``model`` — called as
-``model(tokens, leads, times)``, returning one row of logits per sentence — and turns its logits
+``model(tokens, leads, times, **extra)`` (``extra``: e.g. ``beat_times`` for an encoder that reads
+the rhythm; only what the batch holds), returning one row of logits per sentence — and turns its logits
 into the terms the training history records: ``loss`` (binary cross-entropy, one sigmoid per class,
 for multi-label indicator ``labels``; softmax cross-entropy on the one-hot ``labels`` otherwise) and
 ``accuracy`` (exact match for multi-label).
@@ -29,8 +30,8 @@ class LabelObjective(nn.Module):
         self.model = model
         self.multilabel = bool(multilabel)
 
-    def forward(self, tokens, leads, times, labels):
-        logits = self.model(tokens, leads, times).float()
+    def forward(self, tokens, leads, times, labels, **extra):
+        logits = self.model(tokens, leads, times, **extra).float()
         if self.multilabel:
             loss = F.binary_cross_entropy_with_logits(logits, labels.float())
             correct = ((logits > 0) == (labels > 0.5)).all(dim=1)

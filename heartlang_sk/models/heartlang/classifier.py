@@ -148,10 +148,6 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
         if self.pretrainer is not None:
             if not is_fitted(self.pretrainer):
                 raise ValueError("pretrainer must be a fitted HeartLangPretrainer")
-            if getattr(self.pretrainer, "temporal_encoding", "second") != "second":
-                raise ValueError("fine-tuning an encoder pre-trained with temporal_encoding="
-                                 f"{self.pretrainer.temporal_encoding!r} is not supported yet; embed it with "
-                                 "HeartLangEmbedder and fit a classifier on the embeddings")
             return dict(self.pretrainer.net_.get_params()["module__encoder_config"],
                         use_cls=self.pooling == "cls")
         config = {"size": self.size, "t": sentences.t, "n_leads": max(12, sentences.signals.shape[1]),
@@ -211,12 +207,18 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
         objective, module_params = self._objective(sentences)
         module_params.update(n_outputs=labels.shape[1], multilabel=self.multilabel_, pooling=self.pooling,
                              dropout=self.dropout)
+        rhythm = self._beat_times(sentences, getattr(self.pretrainer, "temporal_encoding", "second") != "second")
         self._fit_module(objective, module_params, sentences,
-                         SentenceDataset(sentences, labels=labels), seed,
+                         SentenceDataset(sentences, labels=labels, **rhythm), seed,
                          validation_split(None, self.valid_fraction, seed),
                          initial_state=None if self.pretrainer is None else self._copy_pretrained_encoder,
                          targets=labels)
         return self
+
+    @staticmethod
+    def _beat_times(sentences, reads_rhythm):
+        """``beat_times`` for an encoder with ``temporal_encoding="rhythm"``, else nothing."""
+        return {"beat_times": sentences.beat_times} if reads_rhythm else {}
 
     def _copy_pretrained_encoder(self, module):
         source = self.pretrainer.encoder_.state_dict()
@@ -239,7 +241,8 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
         device = self.net_.device
         dtype = amp_dtype(self.precision, device)
         parts = []
-        for batch in device_batches(sentences, self.batch_size, device):
+        rhythm = self._beat_times(sentences, getattr(model.encoder, "rhythm", None) is not None)
+        for batch in device_batches(sentences, self.batch_size, device, **rhythm):
             with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
                                 enabled=dtype is not None):
                 parts.append(model(**batch).float().cpu().numpy())

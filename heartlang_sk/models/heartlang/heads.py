@@ -163,6 +163,6 @@ class ECGFormerClassifier(nn.Module):
         self.encoder = ECGFormer(**cfg)
         self.head = ClassificationHead(self.encoder.embed_dim, n_outputs, pooling=pooling, dropout=dropout, norm=norm)
 
-    def forward(self, tokens, leads, times):
-        """Logits (B, n_outputs)."""
-        return self.head(self.encoder(tokens, leads, times))
+    def forward(self, tokens, leads, times, beat_times=None):
+        """Logits (B, n_outputs); ``beat_times`` for an encoder with ``temporal_encoding="rhythm"``."""
+        return self.head(self.encoder(tokens, leads, times, beat_times=beat_times))

@@ -128,13 +128,25 @@ def test_model_saved_before_the_options_loads_as_the_paper(sentences, vocabulary
     assert np.isfinite(Z).all()
 
 
-def test_classifier_refuses_a_rhythm_encoder_clearly(sentences):
+def test_classifier_fine_tunes_a_rhythm_encoder_and_reads_the_rhythm(sentences):
     from heartlang_sk import HeartLangClassifier
+    from heartlang_sk.training.data import device_batches
 
     pre = HeartLangPretrainer(None, depth=1, max_epochs=0, random_state=0, temporal_encoding="rhythm").fit(
         sentences)
-    with pytest.raises(ValueError, match="not supported yet"):
-        HeartLangClassifier(pre, max_epochs=1).fit(sentences, np.arange(len(sentences)) % 2)
+    y = np.arange(len(sentences)) % 2
+    clf = HeartLangClassifier(pre, max_epochs=1, batch_size=8, random_state=0).fit(sentences, y)
+    assert clf.net_.module_.model.encoder.rhythm is not None
+    scores = clf.decision_function(sentences)
+    assert scores.shape == (len(sentences),) and np.isfinite(scores).all()
+    # the same waveforms at other R-peak times give other logits: the network reads the rhythm
+    model = clf.net_.module_.model.eval()
+    batch = next(device_batches(sentences[:4], 4, "cpu", beat_times=sentences[:4].beat_times))
+    with torch.no_grad():
+        regular = model(**batch)
+        batch["beat_times"] = batch["beat_times"] * 0.7
+        faster = model(**batch)
+    assert not torch.allclose(regular, faster)
 
 
 # -- joined poolings ------------------------------------------------------------------------------------
