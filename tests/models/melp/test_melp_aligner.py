@@ -139,3 +139,68 @@ def test_sklearn_checks_that_need_no_training_data(check):
     # scikit-learn's other checks fit on random numeric X and y; the aligner needs ECG sentences and
     # report strings (a numeric y is refused as "not a string"), so they cannot apply.
     check("ECGReportAligner", ECGReportAligner())
+
+
+# -- temporal_encoding="rhythm": the ECG tower also reads each beat's R-peak time and RR intervals ----------
+@pytest.fixture(scope="module")
+def rhythm_fitted(pairs):
+    S, reports, _ = pairs
+    return ECGReportAligner(**FAST, temporal_encoding="rhythm").fit(S, reports)
+
+
+def _tower_features(aligner, S, beat_times):
+    module = aligner.net_.module_.eval()
+    with torch.inference_mode():
+        return module.ecg_features(torch.from_numpy(S.tokens), torch.from_numpy(S.leads.astype(np.int64)),
+                                   torch.from_numpy(S.times.astype(np.int64)),
+                                   torch.from_numpy(beat_times))[1].numpy()
+
+
+def test_rhythm_tower_reads_the_beat_times_in_transform_and_in_training(rhythm_fitted, pairs):
+    S, _, _ = pairs
+    assert rhythm_fitted.net_.module_.ecg.rhythm is not None
+    assert "train_global_loss" in rhythm_fitted.history_ and np.isfinite(rhythm_fitted.history_["train_loss"]).all()
+    features = rhythm_fitted.transform(S)
+    np.testing.assert_allclose(features, _tower_features(rhythm_fitted, S, S.beat_times), atol=1e-5)
+    # The same beats at 30% longer RR intervals give other features: the rhythm reaches the vector.
+    stretched = _tower_features(rhythm_fitted, S, S.beat_times * np.float32(1.3))
+    assert np.abs(stretched - features).max() > 1e-3
+    assert rhythm_fitted.encode_ecg(S).shape == (16, 16)
+    assert len(rhythm_fitted.generate_reports(S[:2])) == 2
+
+
+def test_rhythm_aligner_round_trips_through_a_model_file(rhythm_fitted, pairs, tmp_path):
+    S, _, _ = pairs
+    rhythm_fitted.save_weights(tmp_path / "aligner.safetensors")
+    loaded = ECGReportAligner.load_weights(tmp_path / "aligner.safetensors", device="cpu")
+    assert loaded.temporal_encoding == "rhythm"
+    np.testing.assert_array_equal(loaded.encode_ecg(S), rhythm_fitted.encode_ecg(S))
+
+
+def test_init_from_a_rhythm_pretrainer_copies_its_rhythm_embedding(pairs):
+    S, reports, _ = pairs
+    pretrainer = HeartLangPretrainer(max_epochs=0, depth=1, temporal_encoding="rhythm", random_state=3).fit(S)
+    aligner = ECGReportAligner(**{**FAST, "max_epochs": 1}, temporal_encoding="rhythm",
+                               init_from=pretrainer)
+    start = clone(aligner).set_params(max_epochs=0).fit(S, reports)
+    source = pretrainer.encoder_.state_dict()
+    copied = start.net_.module_.ecg.state_dict()
+    assert any(name.startswith("rhythm.") for name in copied)
+    for name, value in copied.items():
+        assert torch.equal(value, source[name]), name
+    trained = aligner.fit(S, reports)  # trains: beat_times reach the copied rhythm tower
+    assert np.isfinite(trained.history_["train_loss"]).all() and trained.transform(S).shape == (16, 64)
+
+
+@pytest.mark.parametrize("pretrained, aligned", [("rhythm", "second"), ("second", "rhythm")])
+def test_init_from_with_another_temporal_encoding_is_refused(pairs, pretrained, aligned):
+    S, reports, _ = pairs
+    pretrainer = HeartLangPretrainer(max_epochs=0, depth=1, temporal_encoding=pretrained, random_state=3).fit(S)
+    with pytest.raises(ValueError, match=f"init_from was pre-trained with temporal_encoding='{pretrained}'"):
+        ECGReportAligner(**FAST, temporal_encoding=aligned, init_from=pretrainer).fit(S, reports)
+
+
+def test_unknown_temporal_encoding_is_refused(pairs):
+    S, reports, _ = pairs
+    with pytest.raises(ValueError, match="temporal_encoding"):
+        ECGReportAligner(**FAST, temporal_encoding="minute").fit(S, reports)
