@@ -32,7 +32,8 @@ Beyond the paper (issue 13: make pre-training earn its keep), each direction alo
 - ``rhythm-beat-waveform``: rhythm input with both the beat RR and the waveform targets;
 - ``all-records``: pre-training on every ptbxl-2k record outside fold 9 (the probe's validation
   patients included: no labels are used; their "held-out" accuracy is then a training accuracy);
-- ``together``: rhythm input + record target + every record outside fold 9.
+- ``together``: rhythm input + record target + every record outside fold 9;
+- ``together-waveform``: rhythm input + beat RR and waveform targets + every record outside fold 9.
 
 A run with ``temporal_encoding="rhythm"`` is compared with random-init encoders of the same
 architecture (``random-init-rhythm``). ``--poolings`` may add the embedder's joined poolings
@@ -109,6 +110,8 @@ VARIANTS = {  # name: (vocabulary, pretrainer changes, what it tests)
     "all-records": ("15 epochs", {ROWS: "all"}, "pre-training on every record outside fold 9"),
     "together": ("15 epochs", {**RHYTHM, "rhythm_target": "record", ROWS: "all"},
                  "rhythm input + record target + every record outside fold 9"),
+    "together-waveform": ("15 epochs", {**RHYTHM, "rhythm_target": "beat", "waveform_weight": 1.0, ROWS: "all"},
+                          "rhythm input + beat RR and waveform targets + every record outside fold 9"),
 }
 
 
@@ -472,7 +475,8 @@ def main(argv=None):
     text = report(args, frame, info, time.perf_counter() - start)
     if (len(args.poolings) > 2 or args.fractions != [1.0] or args.features
             or any(v in args.variants for v in ("rhythm-input", "rhythm-beat", "rhythm-record", "all-records",
-                                                "together", "waveform", "rhythm-beat-waveform"))):
+                                                "together", "waveform", "rhythm-beat-waveform",
+                                                "together-waveform"))):
         text += "\n" + directions_report(args, frame)
     (out / f"{args.name}.md").write_text(text)
     print(text)

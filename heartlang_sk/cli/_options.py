@@ -178,3 +178,12 @@ def _add_fit_inputs(parser, estimator, example):
     parser.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
                         help=f"any other {estimator} parameter, e.g. {example} (repeatable)")
 
+
+
+def _add_recipe(parser):
+    """``--recipe``: the pre-training objective (``heartlang_sk.models.heartlang.PRETRAINING_RECIPES``)."""
+    parser.add_argument("--recipe", default="rhythm", choices=("rhythm", "paper"),
+                        help="pre-training recipe: 'rhythm' (default; R-peak times and RR intervals "
+                             "embedded, masked beats' RR and samples as targets beside the word: "
+                             "benchmarks/results/pretraining_ablation_issue13.md) or 'paper' "
+                             "(HeartLang as published)")

@@ -11,7 +11,7 @@ from ._common import (MODEL_NAMES, _beats_per_record, _command_line, _device_nam
                       _pretraining_pictures, _setup_torch, _stage, _tokenization_pictures,
                       _tokenizer, _verbose, _vocabulary_pictures, _write_csv)
 from ._demo_zeroshot import zero_shot_row
-from ._options import _protocol_options, _training_options
+from ._options import _add_recipe, _protocol_options, _training_options
 from .evaluate import (_embed_all, _embedder, _load_ptbxl_task, _probe_protocol, _ptbxl_kind,
                        _random_encoder, _report_protocol)
 from .train import _new_pretrainer, _new_vocabulary, _pretrainer_summary, _vocabulary_summary
@@ -41,6 +41,7 @@ def add_parser(commands, output):
                            "2) and of the pre-trained encoder (default: the estimators', 4)")
     demo.add_argument("--map", default="pca", choices=("pca", "tsne"),
                       help="2-D projection of the vocabulary map (default pca)")
+    _add_recipe(demo)
     demo.set_defaults(run=_demo)
 
 
@@ -104,12 +105,13 @@ def _demo_stages(args, report, verbose, start, fit_sentences, held_out, n_steps)
                                      f"{_vocabulary_summary(vocabulary)}.")
     _vocabulary_pictures(report, vocabulary, fit_sentences, held_out, map_method=args.map)
 
-    print(f"[3/{n_steps}] masked-sentence pre-training ({args.size}, {args.epochs} epochs)",
-          flush=True)
+    print(f"[3/{n_steps}] masked-sentence pre-training ({args.size}, {args.epochs} epochs, recipe "
+          f"{args.recipe!r})", flush=True)
     pretrainer = _new_pretrainer(vocabulary, args, verbose, max_epochs=args.epochs,
                                  depth=args.depth).fit(fit_sentences)
     _stage(f"      {_pretrainer_summary(pretrainer)}", start)
-    report.section("Masked-sentence pre-training", f"{args.epochs} epochs: "
+    report.section("Masked-sentence pre-training", f"{args.epochs} epochs, recipe {args.recipe!r} "
+                                                   f"(heartlang_sk.models.heartlang.PRETRAINING_RECIPES): "
                                                    f"{_pretrainer_summary(pretrainer)}.")
     _pretraining_pictures(report, pretrainer)
     return vocabulary, pretrainer
@@ -158,8 +160,10 @@ def _demo_synthetic(args, report, verbose, start):
     def probe():
         return LogisticRegression(max_iter=2000)
 
-    random_encoder = HeartLangPretrainer(size=args.size, max_epochs=0, random_state=args.seed,
-                                         device=args.device)
+    # The random encoder has the pre-trained one's architecture (a rhythm embedding with the
+    # 'rhythm' recipe), so that the comparison isolates what pre-training learned.
+    random_encoder = HeartLangPretrainer(size=args.size, depth=args.depth, max_epochs=0, random_state=args.seed,
+                                         device=args.device, temporal_encoding=pretrainer.temporal_encoding)
     candidates = {
         MODEL_NAMES["heartlang"]: make_pipeline(
             QRSTokenizer(sampling_rate=rate),

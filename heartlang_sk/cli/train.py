@@ -10,7 +10,7 @@ import time
 from ._common import (_apply_params, _folder, _load_sentences, _load_vocabulary,
                       _pretraining_pictures, _setup_torch, _stage, _verbose, _vocabulary_pictures,
                       _write_csv)
-from ._options import _add_fit_inputs
+from ._options import _add_fit_inputs, _add_recipe
 
 
 def add_parsers(commands, output, training):
@@ -33,6 +33,7 @@ def add_parsers(commands, output, training):
         description="Fit a HeartLangPretrainer on saved sentences with a saved vocabulary; save "
                     "it with its history and training curves.")
     _add_fit_inputs(pretrain, "HeartLangPretrainer", "mask_ratio=0.4")
+    _add_recipe(pretrain)
     pretrain.add_argument("--vocabulary", required=True,
                           help="vocabulary.safetensors from 'heartlang-sk vocabulary'")
     pretrain.add_argument("--depth", type=int, default=None,
@@ -50,11 +51,15 @@ def _new_vocabulary(args, verbose, **params):
 
 
 def _new_pretrainer(vocabulary, args, verbose, **params):
-    """An unfitted HeartLangPretrainer from the options (``None`` keeps the default)."""
+    """An unfitted HeartLangPretrainer from the options: ``--recipe``'s parameters, ``params``
+    (``None`` keeps the default), then ``--param`` overrides."""
     from ..models.heartlang.pretrainer import HeartLangPretrainer
 
+    from ..models.heartlang.recipes import PRETRAINING_RECIPES
+
+    recipe = PRETRAINING_RECIPES[getattr(args, "recipe", "paper")]
     pretrainer = HeartLangPretrainer(vocabulary, args.size, device=args.device,
-                                     random_state=args.seed, verbose=verbose,
+                                     random_state=args.seed, verbose=verbose, **recipe,
                                      **{k: v for k, v in params.items() if v is not None})
     return _apply_params(pretrainer, getattr(args, "param", None))
 

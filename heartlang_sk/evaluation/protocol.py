@@ -511,7 +511,9 @@ def random_init_encoder(sentences, *, like=None, size="tiny", random_state=0, de
     sentences : ECGSentences
         Records the encoder is built for (``fit`` with ``max_epochs=0`` learns nothing from them).
     like : HeartLangPretrainer, optional
-        A pretrainer whose ``size``, ``depth`` and ``use_cls`` to copy; default ``size`` only.
+        A pretrainer whose ``size``, ``depth``, ``use_cls`` and ``temporal_encoding`` to copy (a
+        rhythm-pre-trained encoder is compared with a random one that embeds the rhythm too);
+        default ``size`` only.
     size : str, default="tiny"
         Encoder size when ``like`` is not given.
     random_state : int, default=0
@@ -535,8 +537,8 @@ def random_init_encoder(sentences, *, like=None, size="tiny", random_state=0, de
     """
     from ..models.heartlang.pretrainer import HeartLangPretrainer
 
-    shape = {} if like is None else {"size": like.size, "depth": like.depth,
-                                     "use_cls": like.use_cls}
+    shape = {} if like is None else {"size": like.size, "depth": like.depth, "use_cls": like.use_cls,
+                                     "temporal_encoding": getattr(like, "temporal_encoding", "second")}
     params = {"size": size, **shape}
     return HeartLangPretrainer(max_epochs=0, random_state=random_state, device=device,
                                **params).fit(sentences)

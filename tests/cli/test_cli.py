@@ -73,6 +73,19 @@ def test_stages_write_models_histories_and_pictures(stages):
     assert pretrainer.vocabulary_.codebook_.shape == (16, 8)
     history = pd.read_csv(stages / "pretraining_history.csv")
     assert {"train_loss", "train_masked_accuracy"} <= set(history)
+    # the default recipe is 'rhythm': every loss term of it is recorded
+    assert (pretrainer.temporal_encoding, pretrainer.rhythm_target, pretrainer.waveform_weight) == (
+        "rhythm", "beat", 1.0)
+    assert {"train_word_loss", "train_rhythm_loss", "train_waveform_loss"} <= set(history)
+
+
+def test_pretrain_recipe_paper_trains_the_papers_objective(stages, tmp_path):
+    assert run("pretrain", stages / "sentences", "--vocabulary", stages / "vocabulary.safetensors",
+               *TINY_PRETRAINING, "--recipe", "paper", "--out", tmp_path) == 0
+    pretrainer = HeartLangPretrainer.load_weights(tmp_path / "pretrainer.safetensors")
+    assert (pretrainer.temporal_encoding, pretrainer.rhythm_target, pretrainer.waveform_weight) == (
+        "second", "none", 0.0)
+    assert "train_waveform_loss" not in pd.read_csv(tmp_path / "pretraining_history.csv")
 
 
 def test_tokenize_reads_a_wfdb_folder_with_its_sampling_rate(ptbxl_path, tmp_path):

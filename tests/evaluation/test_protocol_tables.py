@@ -93,3 +93,6 @@ def test_random_init_encoder_copies_the_architecture_and_is_seeded():
     assert torch.equal(weights[0][name], weights[1][name])
     assert not torch.equal(weights[0][name], weights[2][name])
     assert random_init_encoder(sentences, device="cpu").size == "tiny"
+    rhythm = random_init_encoder(sentences, like=HeartLangPretrainer(depth=1, temporal_encoding="rhythm"),
+                                 device="cpu")
+    assert rhythm.temporal_encoding == "rhythm" and rhythm.encoder_.rhythm is not None

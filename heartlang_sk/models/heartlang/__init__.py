@@ -5,6 +5,7 @@ networks (ST-ECGFormer, VQ-HBR, heads, training objectives)."""
 from .classifier import HeartLangClassifier
 from .embedder import HeartLangEmbedder
 from .pretrainer import HeartLangPretrainer
+from .recipes import PRETRAINING_RECIPES
 from .vocabulary import ECGVocabulary
 
-__all__ = ["ECGVocabulary", "HeartLangClassifier", "HeartLangEmbedder", "HeartLangPretrainer"]
+__all__ = ["PRETRAINING_RECIPES", "ECGVocabulary", "HeartLangClassifier", "HeartLangEmbedder", "HeartLangPretrainer"]
