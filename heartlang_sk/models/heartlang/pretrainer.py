@@ -48,6 +48,11 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
     loads released weights      no                                          :meth:`from_official`
     ==========================  ==========================================  ==========================================
 
+    The defaults are the paper's objective. Beyond the paper, ``temporal_encoding``,
+    ``rhythm_target`` and ``waveform_weight`` let the encoder see and predict the rhythm and the
+    masked beats' samples; :data:`~heartlang_sk.models.heartlang.PRETRAINING_RECIPES` names the
+    measured combinations (``HeartLangPretrainer(vocab, **PRETRAINING_RECIPES["rhythm"])``).
+
     Parameters
     ----------
     vocabulary : ECGVocabulary or None, default=None
