@@ -53,6 +53,11 @@ def add_commands(commands, output, training):
     align.add_argument("--init-from", default=None,
                        help="pretrainer.safetensors from 'heartlang-sk pretrain': start the ECG tower from it")
     align.add_argument("--depth", type=int, default=None, help="ECG transformer blocks")
+    align.add_argument("--temporal-encoding", default=None, choices=("rhythm", "second"),
+                       help="what the ECG tower reads of each beat's time: 'rhythm' (R-peak time and RR "
+                            "intervals; the default, measured in benchmarks/results/melp_final.md) or "
+                            "'second' (the whole second only, as HeartLang); default: --init-from's "
+                            "setting when given, else 'rhythm'")
     align.add_argument("--batch-size", type=int, default=64)
     align.add_argument("--lr", type=float, default=1e-3)
     _add_trust_pickle(align)
@@ -112,8 +117,11 @@ def _align(args):
     print(f"{args.data}: {int(usable.sum())} of {len(meta)} records in folds {list(args.folds)} have a "
           f"report ({int((~usable).sum())} without one are left out)")
     sentences = _sentences(X[usable], rate, bandpass, verbose)
+    encoding = args.temporal_encoding or (
+        "rhythm" if init_from is None else getattr(init_from, "temporal_encoding", "second"))
     aligner = ECGReportAligner(size=args.size, text_encoder=args.text_encoder, losses=args.losses,
-                               depth=args.depth, init_from=init_from, batch_size=args.batch_size, lr=args.lr,
+                               depth=args.depth, init_from=init_from, temporal_encoding=encoding,
+                               batch_size=args.batch_size, lr=args.lr,
                                device=args.device, random_state=args.seed, verbose=verbose,
                                **({} if args.epochs is None else {"max_epochs": args.epochs}))
     aligner.fit(sentences, meta["report"].to_numpy()[usable])

@@ -17,6 +17,9 @@ def test_align_then_zeroshot_on_ptbxl2k(ptbxl2k_path, tmp_path, capsys):
     assert "103 of 259 records in folds [9] have a report" in printed
     history = pd.read_csv(out / "align_history.csv")
     assert {"train_global_loss", "train_caption_loss"} <= set(history.columns)
+    from heartlang_sk import ECGReportAligner
+
+    assert ECGReportAligner.load_weights(out / "aligner.safetensors").temporal_encoding == "rhythm"
     status = main(["zeroshot", str(ptbxl2k_path), "--aligner", str(out / "aligner.safetensors"), "--task", "rhythm",
                    "--folds", "9", "--quiet", "--out", str(tmp_path / "scores.csv")])
     printed = capsys.readouterr().out
