@@ -78,7 +78,7 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
     temporal_encoding : {"second", "rhythm"}, default="second"
         ``"second"``: the paper's whole-second embedding. ``"rhythm"`` adds each beat's R-peak time
         and RR intervals (:class:`~heartlang_sk.nn.rhythm.RhythmEmbedding`; beyond the paper, see
-        ``benchmarks/results/pretraining_ablation_rhythm.md``).
+        ``benchmarks/results/pretraining_ablation_issue13.md``).
     rhythm_target : {"none", "beat", "record"}, default="none"
         A rhythm regression beside the masked word (beyond the paper; see
         :mod:`~heartlang_sk.models.heartlang.auxiliary_objective`): ``"beat"`` predicts each masked
