@@ -10,25 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from heartlang_sk import ECGVocabulary, HeartLangEmbedder, HeartLangPretrainer, QRSTokenizer
-from heartlang_sk.datasets import make_ecg
+from heartlang_sk import HeartLangEmbedder, HeartLangPretrainer
 from heartlang_sk.models.heartlang.ecgformer import ECGFormer, count_parameters
 from heartlang_sk.models.heartlang.auxiliary_objective import AuxiliaryPretrainingObjective
-
-VOCAB = dict(n_words=16, word_dim=8, encoder_depth=1, decoder_depth=1, max_epochs=1, batch_size=8,
-             random_state=0)
-
-
-@pytest.fixture(scope="module")
-def sentences():
-    X, _ = make_ecg(24, classes=["brady", "tachy"], random_state=0)
-    return QRSTokenizer(sampling_rate=100).fit_transform(X)
-
-
-@pytest.fixture(scope="module")
-def vocabulary(sentences):
-    return ECGVocabulary(**VOCAB).fit(sentences)
-
 
 def _batch():
     torch.manual_seed(0)
