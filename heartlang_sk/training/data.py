@@ -8,7 +8,7 @@ import torch
 
 from ..io.store import release_mapped_pages
 
-__all__ = ["SentenceDataset", "device_batches", "validation_split"]
+__all__ = ["SentenceDataset", "beat_time_arrays", "device_batches", "validation_split"]
 
 
 class SentenceDataset(torch.utils.data.Dataset):
@@ -63,6 +63,16 @@ class SentenceDataset(torch.utils.data.Dataset):
         """Iterate over ``(X, y)`` batches in order (for inference)."""
         for start in range(0, len(self), batch_size):
             yield self._batch(np.arange(start, min(start + batch_size, len(self))))
+
+
+def beat_time_arrays(sentences, reads_rhythm):
+    """The per-record arrays a network that reads the rhythm needs beside the tokens.
+
+    ``{"beat_times": sentences.beat_times}`` when ``reads_rhythm`` (an encoder with
+    ``temporal_encoding="rhythm"``, or a rhythm target), else ``{}``; pass it to
+    :class:`SentenceDataset` or :func:`device_batches` as keyword arguments.
+    """
+    return {"beat_times": sentences.beat_times} if reads_rhythm else {}
 
 
 def device_batches(sentences, batch_size, device, **arrays):

@@ -12,11 +12,11 @@ import torch
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 
-from .data import SentenceDataset, device_batches, validation_split
+from .data import SentenceDataset, beat_time_arrays, device_batches, validation_split
 from .device import amp_dtype, resolve_device, torch_seed
 from .schedules import WarmupCosine
 
-__all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "amp_dtype", "device_batches", "fit_net", "make_net",
+__all__ = ["HeartLangNet", "SentenceDataset", "WarmupCosine", "amp_dtype", "beat_time_arrays", "device_batches", "fit_net", "make_net",
            "history_frame", "resolve_device", "torch_seed", "validation_split"]
 
 

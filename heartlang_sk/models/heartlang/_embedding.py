@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ...nn import masked_mean
-from ...training.net import amp_dtype, device_batches, resolve_device
+from ...training.net import amp_dtype, beat_time_arrays, device_batches, resolve_device
 
 POOLINGS = ("mean", "cls", "lead")
 POOLING_PARTS = ("mean", "cls", "lead", "std", "max")
@@ -62,7 +62,7 @@ def embed_sentences(encoder, sentences, *, pooling="mean", n_leads=None, batch_s
     n_leads = int(sentences.signals.shape[1]) if n_leads is None else n_leads
     n_features = n_pooled_features(pooling, encoder.embed_dim, n_leads)
     # An encoder with a rhythm encoding reads each beat's R-peak time and RR intervals too.
-    extra = {"beat_times": sentences.beat_times} if getattr(encoder, "rhythm", None) is not None else {}
+    extra = beat_time_arrays(sentences, getattr(encoder, "rhythm", None) is not None)
     device = resolve_device(device)
     encoder.to(device).eval()
     dtype = amp_dtype(precision, device)

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ..._param_validation import Estimator, Integer, Options, Real
 from ..._validation import check_sentences
 from ...preprocessing.settings import check_preprocessing
-from ...training.net import SentenceDataset, amp_dtype, device_batches, validation_split
+from ...training.net import SentenceDataset, amp_dtype, beat_time_arrays, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
 from .ecgformer import ECGFORMER_SIZES
 from ..heartlang_official import estimator_hooks as official
@@ -207,18 +207,13 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
         objective, module_params = self._objective(sentences)
         module_params.update(n_outputs=labels.shape[1], multilabel=self.multilabel_, pooling=self.pooling,
                              dropout=self.dropout)
-        rhythm = self._beat_times(sentences, getattr(self.pretrainer, "temporal_encoding", "second") != "second")
+        rhythm = beat_time_arrays(sentences, getattr(self.pretrainer, "temporal_encoding", "second") != "second")
         self._fit_module(objective, module_params, sentences,
                          SentenceDataset(sentences, labels=labels, **rhythm), seed,
                          validation_split(None, self.valid_fraction, seed),
                          initial_state=None if self.pretrainer is None else self._copy_pretrained_encoder,
                          targets=labels)
         return self
-
-    @staticmethod
-    def _beat_times(sentences, reads_rhythm):
-        """``beat_times`` for an encoder with ``temporal_encoding="rhythm"``, else nothing."""
-        return {"beat_times": sentences.beat_times} if reads_rhythm else {}
 
     def _copy_pretrained_encoder(self, module):
         source = self.pretrainer.encoder_.state_dict()
@@ -241,7 +236,7 @@ class HeartLangClassifier(ClassifierMixin, NeuralEstimator):
         device = self.net_.device
         dtype = amp_dtype(self.precision, device)
         parts = []
-        rhythm = self._beat_times(sentences, getattr(model.encoder, "rhythm", None) is not None)
+        rhythm = beat_time_arrays(sentences, getattr(model.encoder, "rhythm", None) is not None)
         for batch in device_batches(sentences, self.batch_size, device, **rhythm):
             with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
                                 enabled=dtype is not None):

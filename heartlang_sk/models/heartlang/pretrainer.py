@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..._param_validation import Boolean, Estimator, Integer, Options, Real
 from ..._validation import check_sentences
 from ...stage_outputs import ECGEmbeddings, ECGWords, WORKING_PIPELINE
-from ...training.net import SentenceDataset, device_batches, validation_split
+from ...training.net import SentenceDataset, beat_time_arrays, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
 from ..heartlang_official import estimator_hooks as official
 from ..heartlang_official.objectives import OfficialPretrainingObjective
@@ -265,7 +265,7 @@ class HeartLangPretrainer(TransformerMixin, NeuralEstimator):
                 or getattr(self, "rhythm_target", "none") != "none")
 
     def _beat_times(self, sentences):
-        return {"beat_times": sentences.beat_times} if self._uses_rhythm() else {}
+        return beat_time_arrays(sentences, self._uses_rhythm())
 
     def _encoder_config(self, sentences):
         config = {"size": self.size, "t": sentences.t, "use_cls": bool(self.use_cls),

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..._param_validation import Estimator, Integer, Options, PathLike, Real, _Constraint
 from ..._validation import check_sentences
-from ...training.net import SentenceDataset, device_batches, validation_split
+from ...training.net import SentenceDataset, beat_time_arrays, device_batches, validation_split
 from .._base import NeuralEstimator, is_fitted
 from ..heartlang.ecgformer import ECGFORMER_SIZES, TEMPORAL_ENCODINGS, resolve_ecgformer_config
 from .network import LOSSES, AlignmentObjective
@@ -260,9 +260,7 @@ class ECGReportAligner(TransformerMixin, NeuralEstimator):
 
     def _beat_times(self, sentences):
         """``{"beat_times": ...}`` for a tower that reads rhythm, else nothing."""
-        if getattr(self, "temporal_encoding", "second") == "second":
-            return {}
-        return {"beat_times": sentences.beat_times}
+        return beat_time_arrays(sentences, getattr(self, "temporal_encoding", "second") != "second")
 
     def _encoder_config(self, sentences):
         if self.init_from is not None:
